@@ -1,1 +1,6 @@
-//! placeholder
+//! The scalar source of truth: FakeQuantize bit-exact to OpenVINO's reference, an interpreter with
+//! FP32-fallback, FP16 and INT8 modes, the INT8-vs-FP32 error bound, and weight compression and
+//! expansion. Clear over fast: every op is a plain loop commented with the formula it implements.
+
+pub mod broadcast;
+pub mod fq;
