@@ -4,3 +4,6 @@
 
 pub mod broadcast;
 pub mod fq;
+pub mod error;
+
+pub use error::RefError;
