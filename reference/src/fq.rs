@@ -85,12 +85,7 @@ pub struct FqBroadcastError {
 }
 
 /// FakeQuantize over a tensor of shape `shape`, f32 in and out.
-pub fn fake_quantize(
-    x: &[f32],
-    shape: &[usize],
-    r: FqRanges<'_>,
-    levels: u64,
-) -> Result<Vec<f32>, FqBroadcastError> {
+pub fn fake_quantize(x: &[f32], shape: &[usize], r: FqRanges<'_>, levels: u64) -> Result<Vec<f32>, FqBroadcastError> {
     let idx = |which: &'static str, s: &[usize]| {
         BroadcastIndex::new(s, shape).ok_or_else(|| FqBroadcastError {
             which,
@@ -98,12 +93,23 @@ pub fn fake_quantize(
             data_shape: shape.to_vec(),
         })
     };
-    let (bil, bih, bol, boh) =
-        (idx("input_low", r.il.1)?, idx("input_high", r.ih.1)?, idx("output_low", r.ol.1)?, idx("output_high", r.oh.1)?);
+    let (bil, bih, bol, boh) = (
+        idx("input_low", r.il.1)?,
+        idx("input_high", r.ih.1)?,
+        idx("output_low", r.ol.1)?,
+        idx("output_high", r.oh.1)?,
+    );
     Ok(x.iter()
         .enumerate()
         .map(|(i, &v)| {
-            fake_quantize_scalar(v, r.il.0[bil.map(i)], r.ih.0[bih.map(i)], r.ol.0[bol.map(i)], r.oh.0[boh.map(i)], levels)
+            fake_quantize_scalar(
+                v,
+                r.il.0[bil.map(i)],
+                r.ih.0[bih.map(i)],
+                r.ol.0[bol.map(i)],
+                r.oh.0[boh.map(i)],
+                levels,
+            )
         })
         .collect())
 }
@@ -115,7 +121,8 @@ mod tests {
     #[test]
     fn ties_round_to_even() {
         // SPEC §1.2 (verified): il=0, ih=4, L=5 maps 0.5/1.5/2.5/3.5 to 0/2/2/4.
-        let out: Vec<f32> = [0.5f32, 1.5, 2.5, 3.5].iter().map(|&x| fake_quantize_scalar(x, 0.0, 4.0, 0.0, 4.0, 5)).collect();
+        let out: Vec<f32> =
+            [0.5f32, 1.5, 2.5, 3.5].iter().map(|&x| fake_quantize_scalar(x, 0.0, 4.0, 0.0, 4.0, 5)).collect();
         assert_eq!(out, vec![0.0, 2.0, 2.0, 4.0]);
     }
 

@@ -3,7 +3,12 @@
 //! expansion. Clear over fast: every op is a plain loop commented with the formula it implements.
 
 pub mod broadcast;
-pub mod fq;
 pub mod error;
+pub mod fq;
+pub mod geometry;
+pub mod int8;
+pub mod interp;
+pub mod ops;
 
 pub use error::RefError;
+pub use interp::{run, Mode, RunOptions, RunOutput};

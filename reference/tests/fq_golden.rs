@@ -18,11 +18,17 @@ fn every_golden_record_matches_openvino_reference_bit_for_bit() {
     for r in &records {
         let f = |k: &str| f32::from_bits(bits(r, k));
         let levels = r["levels"].as_u64().expect("levels");
-        let got = fake_quantize_scalar(f("x"), f("input_low"), f("input_high"), f("output_low"), f("output_high"), levels);
+        let got =
+            fake_quantize_scalar(f("x"), f("input_low"), f("input_high"), f("output_low"), f("output_high"), levels);
         let want = f("fallback");
         let ok = if want.is_nan() { got.is_nan() } else { got.to_bits() == want.to_bits() };
         if !ok {
-            failures.push(format!("id {} ({}): got {got:e} ({:#x}), OpenVINO {want:e}", r["id"], r["category"], got.to_bits()));
+            failures.push(format!(
+                "id {} ({}): got {got:e} ({:#x}), OpenVINO {want:e}",
+                r["id"],
+                r["category"],
+                got.to_bits()
+            ));
         }
     }
     assert!(failures.is_empty(), "{} of {} records differ:\n{}", failures.len(), records.len(), failures.join("\n"));
