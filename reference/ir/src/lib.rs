@@ -4,6 +4,7 @@
 
 pub mod element;
 pub mod error;
+pub mod forms;
 pub mod model;
 pub mod shape;
 pub mod tensor;
