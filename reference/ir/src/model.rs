@@ -63,6 +63,9 @@ pub struct ConstView {
     pub size: u64,
 }
 
+/// Prefix marking, in [`Node::attrs`], an attribute of the `<layer>` element rather than of `<data>`.
+pub const LAYER_ATTR_PREFIX: &str = "@";
+
 /// One layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -74,7 +77,9 @@ pub struct Node {
     pub op_type: String,
     /// The `version` attribute (`opset1`, `opset8`, ...).
     pub version: String,
-    /// `<data>` attributes in file order.
+    /// `<data>` attributes in file order. Attributes of the `<layer>` element itself other than
+    /// id/name/type/version (OpenVINO 2026 writes `output_names` on Result layers) come first,
+    /// with their names prefixed by [`LAYER_ATTR_PREFIX`]; the writer puts them back on `<layer>`.
     pub attrs: Vec<(String, String)>,
     /// Input ports in file order.
     pub inputs: Vec<Port>,
@@ -452,12 +457,17 @@ impl Model {
         &self.consumers[node][output]
     }
 
-    /// Parameter node indices in OpenVINO's order of model parameters (file order of the layers).
+    /// Parameter node indices in OpenVINO's order of model parameters (file order of the layers:
+    /// `XmlDeserializer::parse_function` in OpenVINO's `src/frontends/ir/src/ir_deserializer.cpp`
+    /// pushes Parameters in XML order, "Save Parameters order according to order in XML").
     pub fn parameters(&self) -> Vec<usize> {
         (0..self.nodes.len()).filter(|&i| self.nodes[i].is_parameter()).collect()
     }
 
-    /// Result node indices in OpenVINO's order of model outputs (file order of the layers).
+    /// Result node indices in OpenVINO's order of model outputs (file order of the layers: the same
+    /// function runs its DFS from the Result layers in XML order, and no Result is an input of
+    /// another layer, so each is created, and appended to the results, in XML order; v10 and v11
+    /// alike).
     pub fn results(&self) -> Vec<usize> {
         (0..self.nodes.len()).filter(|&i| self.nodes[i].is_result()).collect()
     }
