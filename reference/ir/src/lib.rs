@@ -14,6 +14,7 @@ pub mod model;
 pub mod reader;
 pub mod shape;
 pub mod tensor;
+pub mod writer;
 
 pub use element::ElementType;
 pub use error::{AttrError, IrError, LayerRef};
@@ -22,3 +23,4 @@ pub use model::{ConstView, Edge, Model, ModelParts, Node, Port, XmlElement};
 pub use reader::{read_model, read_model_from_bytes};
 pub use shape::{element_count, Dim, PartialShape};
 pub use tensor::{Tensor, TensorData};
+pub use writer::{write_model, write_model_to_bytes};
