@@ -11,6 +11,7 @@ pub mod error;
 pub mod forms;
 pub mod limits;
 pub mod model;
+pub mod npy;
 pub mod reader;
 pub mod shape;
 pub mod tensor;
