@@ -3,6 +3,7 @@
 //! expansion. Clear over fast: every op is a plain loop commented with the formula it implements.
 
 pub mod broadcast;
+pub mod compress;
 pub mod error;
 pub mod fq;
 pub mod geometry;

@@ -1,0 +1,352 @@
+//! `expand`: compressed weights of either form back to `Const(f32) → FakeQuantize`.
+//!
+//! * **compressed-fq** (any integer grid: signed, or Model Optimizer's u8 `[0, L−1]`): the
+//!   Convert is folded into an f32 Const; the FakeQuantize is kept as it is, so its output is the
+//!   same bit for bit (same input values, same ranges).
+//! * **compressed-dq**: `(q − zp)·scale` is not always a FakeQuantize output (SPEC §2.1). The
+//!   weights become the dequantized values `d = (q − zp)·scale` (f32, as the dq subgraph computes
+//!   them) and the FakeQuantize gets `il = ol`, `ih = oh` per channel, with `ol`/`oh` chosen
+//!   among the f32 values a few steps around `(n − zp)·scale` and `(n + L − 1 − zp)·scale` so
+//!   that (a) OpenVINO's formulas give back exactly the stored scale and zero point (so that
+//!   compressing again gives the same bytes) and (b) the FakeQuantize output is as close as
+//!   possible to `d`. Where the natural weights would not select level `q − n` again, the
+//!   tensor is expanded on the integer grid instead (`w = q`, `il = n`, `ih = n + L − 1`).
+//!
+//! Levels are not stored in the dq form; they are inferred from the storage type: i8 without a
+//! zero point and all `q ≥ −127` → 255 on `[−127, 127]` (OpenVINO's symmetric 255-level
+//! weights), otherwise the whole type (256 or 16 levels); i4 likewise with 15 / 16.
+
+use super::graph::{const_node, fq_node, Graph};
+use super::quant::{dq_value, scale_zero_point, type_range, Grid, Operand};
+use super::report::{Diff, Refusal, Report, TensorReport};
+use super::{const_size, const_through_convert, read_const, CompressError};
+use crate::broadcast::broadcast_shapes;
+use crate::fq::{fake_quantize_scalar, fq_index};
+use conform_ir::{ElementType, Model};
+
+/// Structure of a compressed-dq subgraph ending in a Multiply.
+struct DqNodes {
+    wq: usize,
+    scale: usize,
+    zp: Option<usize>,
+}
+
+fn integer_const_through_convert(model: &Model, node: usize) -> Option<usize> {
+    let nd = model.node(node);
+    if nd.op_type != "Convert" || nd.attr("destination_type").map(str::trim) != Some("f32") {
+        return None;
+    }
+    let &(c, _) = model.sources_of(node).first()?;
+    let et = model.node(c).constant?.element_type;
+    matches!(et, ElementType::I8 | ElementType::U8 | ElementType::I4 | ElementType::U4).then_some(c)
+}
+
+fn match_dq(model: &Model, mul: usize) -> Option<DqNodes> {
+    if model.node(mul).op_type != "Multiply" || model.sources_of(mul).len() != 2 {
+        return None;
+    }
+    for k in 0..2 {
+        let (a, _) = model.source_of(mul, k);
+        let Some((scale, _)) = const_through_convert(model, mul, 1 - k) else { continue };
+        let an = model.node(a);
+        let (cv, zp) = if an.op_type == "Subtract" && model.sources_of(a).len() == 2 {
+            let (cv, _) = model.source_of(a, 0);
+            let Some((zp, _)) = const_through_convert(model, a, 1) else { continue };
+            (cv, Some(zp))
+        } else {
+            (a, None)
+        };
+        if let Some(wq) = integer_const_through_convert(model, cv) {
+            return Some(DqNodes { wq, scale, zp });
+        }
+    }
+    None
+}
+
+/// True when `mul` ends a compressed-dq weight subgraph.
+pub(crate) fn is_dq(model: &Model, mul: usize) -> bool {
+    match_dq(model, mul).is_some()
+}
+
+/// Expands every compressed weight subgraph of `model`.
+pub fn expand(model: &Model) -> Result<(Model, Report), CompressError> {
+    let mut g = Graph::from_model(model);
+    let mut report = Report { command: "expand".into(), ..Report::default() };
+    for &n in model.topo_order() {
+        let node = model.node(n);
+        if node.op_type == "FakeQuantize" && node.inputs.len() == 5 {
+            let (src, _) = model.source_of(n, 0);
+            if let Some(wq) = integer_const_through_convert(model, src) {
+                report.tensors.push(fold_fq(model, &mut g, n, wq)?);
+            } else if const_through_convert(model, n, 0).is_some() {
+                report.unchanged.push(Refusal { name: node.name.clone(), reason: "already expanded".into() });
+            }
+        } else if let Some(dq) = match_dq(model, n) {
+            match expand_dq(model, &mut g, n, &dq)? {
+                Ok(t) => report.tensors.push(t),
+                Err(reason) => report.refused.push(Refusal { name: node.name.clone(), reason }),
+            }
+        }
+    }
+    report.finish();
+    Ok((g.finish()?, report))
+}
+
+/// compressed-fq: fold `Convert(integer Const)` into an f32 Const.
+fn fold_fq(model: &Model, g: &mut Graph, fq: usize, wq: usize) -> Result<TensorReport, CompressError> {
+    let t = read_const(model, wq)?;
+    let values = t.to_f32_vec();
+    let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let name = model.node(wq).name.clone();
+    let wf = g.add_after(wq, const_node(name.clone(), ElementType::F32, &t.shape, &bytes), Some(bytes));
+    g.disconnect_input(fq, 0);
+    g.connect((wf, 0), (fq, 0));
+    let qparams: u64 = (1..5)
+        .map(|k| {
+            let (s, _) = model.source_of(fq, k);
+            if model.node(s).is_const() {
+                const_size(model, s)
+            } else {
+                0
+            }
+        })
+        .sum();
+    let elements = values.len() as u64;
+    Ok(TensorReport {
+        name: model.node(fq).name.clone(),
+        weights: name,
+        form: "expanded".into(),
+        from_form: "compressed-fq".into(),
+        element_type: "f32".into(),
+        levels: model.node(fq).attr_u64("levels").unwrap_or(0),
+        elements,
+        // The FakeQuantize reads the same f32 values (Convert of an integer is exact) with the
+        // same ranges: identical by construction.
+        not_bit_identical: 0,
+        max_ulp: 0.0,
+        max_ulp_steps: 0,
+        max_abs: 0.0,
+        stored_bytes: elements.saturating_mul(4),
+        quant_param_bytes: qparams,
+        fp32_equivalent_bytes: elements.saturating_mul(4),
+        note: format!("Convert from {} folded; FakeQuantize unchanged", t.element_type),
+    })
+}
+
+/// The levels and grid of a dq tensor, inferred from its storage type (see the module docs).
+fn infer_grid(et: ElementType, q: &[i64], has_zp: bool) -> Option<Grid> {
+    let (lo, hi) = type_range(et)?;
+    let min = q.iter().copied().min().unwrap_or(0);
+    let symmetric = !has_zp && matches!(et, ElementType::I8 | ElementType::I4) && min > lo;
+    let low = if symmetric { lo + 1 } else { lo };
+    Some(Grid { levels: (hi - low + 1) as u64, low, element_type: et })
+}
+
+/// One f32 step up (`k > 0`) or down from `x`, `k` times.
+fn step(x: f32, k: i32) -> f32 {
+    let mut v = x;
+    for _ in 0..k.unsigned_abs() {
+        v = if k > 0 { v.next_up() } else { v.next_down() };
+    }
+    v
+}
+
+const SEARCH: i32 = 3;
+
+/// A candidate's rank: (fails to re-derive scale/zp, max |Δ|, differing elements, ulp distance).
+type Rank = (bool, f64, u64, i32);
+
+/// compressed-dq → expanded.
+fn expand_dq(
+    model: &Model,
+    g: &mut Graph,
+    mul: usize,
+    dq: &DqNodes,
+) -> Result<Result<TensorReport, String>, CompressError> {
+    let t = read_const(model, dq.wq)?;
+    let q = t.to_i64_vec();
+    let shape = t.shape.clone();
+    let st = read_const(model, dq.scale)?;
+    let scale = Operand { data: st.to_f32_vec(), shape: st.shape };
+    let zp = match dq.zp {
+        Some(z) => {
+            let zt = read_const(model, z)?;
+            Some(Operand { data: zt.to_f32_vec(), shape: zt.shape })
+        }
+        None => None,
+    };
+    let Some(grid) = infer_grid(t.element_type, &q, zp.is_some()) else {
+        return Ok(Err(format!("weights of type {} are not a compressed storage type", t.element_type)));
+    };
+    let zshape = zp.as_ref().map_or_else(Vec::new, |z| z.shape.clone());
+    let Some(rshape) = broadcast_shapes(&scale.shape, &zshape) else {
+        return Ok(Err("scale and zero point do not broadcast together".into()));
+    };
+    let rop = Operand { data: Vec::new(), shape: rshape.clone() };
+    let (Some(rmap), Some(smap)) = (rop.index(&shape), scale.index(&shape)) else {
+        return Ok(Err(format!(
+            "scale/zero point of shape {rshape:?} do not broadcast to the weights' shape {shape:?}"
+        )));
+    };
+    let zmap = match &zp {
+        Some(z) => match z.index(&shape) {
+            Some(m) => Some(m),
+            None => return Ok(Err("zero point does not broadcast to the weights".into())),
+        },
+        None => None,
+    };
+    let nr = conform_ir::element_count(&rshape).unwrap_or(0);
+    let s_in_r = scale.index(&rshape).ok_or_else(|| CompressError::Internal("scale vs range shape".into()))?;
+    let z_in_r = match &zp {
+        Some(z) => Some(z.index(&rshape).ok_or_else(|| CompressError::Internal("zp vs range shape".into()))?),
+        None => None,
+    };
+    // The dequantized values, as the dq subgraph computes them.
+    let d: Vec<f32> = (0..q.len())
+        .map(|i| {
+            let z = match (&zp, &zmap) {
+                (Some(z), Some(m)) => Some(z.at(m, i)),
+                _ => None,
+            };
+            dq_value(q[i], z, scale.at(&smap, i))
+        })
+        .collect();
+    if let Some(i) = q.iter().position(|&v| v < grid.low || v > grid.high()) {
+        return Ok(Err(format!("weight element {i} = {} outside the grid [{}, {}]", q[i], grid.low, grid.high())));
+    }
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); nr];
+    for i in 0..q.len() {
+        if let Some(m) = members.get_mut(rmap.map(i)) {
+            m.push(i);
+        }
+    }
+    let levels = grid.levels;
+    let (lo, hi) = (grid.low as f64, grid.high() as f64);
+    let mut ol = vec![0f32; nr];
+    let mut oh = vec![0f32; nr];
+    let mut unmatched = 0usize;
+    for j in 0..nr {
+        let s = scale.data.get(s_in_r.map(j)).copied().unwrap_or(f32::NAN);
+        let z = match (&zp, &z_in_r) {
+            (Some(zo), Some(m)) => zo.data.get(m.map(j)).copied().unwrap_or(0.0),
+            _ => 0.0,
+        };
+        let ol0 = ((lo - f64::from(z)) * f64::from(s)) as f32;
+        let oh0 = ((hi - f64::from(z)) * f64::from(s)) as f32;
+        // (matches OpenVINO's scale and zp, max |Δ|, count, distance) — smaller is better.
+        let mut best: Option<(Rank, f32, f32)> = None;
+        for a in -SEARCH..=SEARCH {
+            for b in -SEARCH..=SEARCH {
+                let (l, h) = (step(ol0, a), step(oh0, b));
+                let (s2, z2) = scale_zero_point(l, h, levels, grid.low);
+                let same_zp = if zp.is_some() { z2.to_bits() == z.to_bits() } else { z2.abs() < f32::EPSILON };
+                let ok = s2.to_bits() == s.to_bits() && same_zp;
+                let mut worst = 0f64;
+                let mut count = 0u64;
+                for &i in members.get(j).map_or(&[][..], Vec::as_slice) {
+                    let di = d.get(i).copied().unwrap_or(0.0);
+                    let y = fake_quantize_scalar(di, l, h, l, h, levels);
+                    if y.to_bits() != di.to_bits() {
+                        count += 1;
+                        let dd = (f64::from(y) - f64::from(di)).abs();
+                        worst = worst.max(if dd.is_nan() { f64::MAX } else { dd });
+                    }
+                }
+                let key = (!ok, worst, count, a.abs() + b.abs());
+                if best.as_ref().is_none_or(|(bk, _, _)| key.partial_cmp(bk) == Some(std::cmp::Ordering::Less)) {
+                    best = Some((key, l, h));
+                }
+            }
+        }
+        if let Some((key, l, h)) = best {
+            if key.0 {
+                unmatched += 1;
+            }
+            ol[j] = l;
+            oh[j] = h;
+        }
+    }
+    // Natural weights must select level q − n again; otherwise expand on the integer grid.
+    let natural = (0..q.len()).all(|i| {
+        let j = rmap.map(i);
+        let (l, h) = (ol.get(j).copied().unwrap_or(0.0), oh.get(j).copied().unwrap_or(0.0));
+        fq_index(d[i], l, h, levels) == Some(q[i] - grid.low)
+    });
+    let mut diff = Diff::default();
+    for i in 0..q.len() {
+        let j = rmap.map(i);
+        let (l, h) = (ol.get(j).copied().unwrap_or(0.0), oh.get(j).copied().unwrap_or(0.0));
+        let y = if natural {
+            fake_quantize_scalar(d[i], l, h, l, h, levels)
+        } else {
+            fake_quantize_scalar(q[i] as f32, grid.low as f32, grid.high() as f32, l, h, levels)
+        };
+        diff.add(d[i], y, l.abs().max(h.abs()));
+    }
+    // Rewrite.
+    let mul_node = model.node(mul);
+    let mname = mul_node.name.clone();
+    let wname = model.node(dq.wq).name.clone();
+    let (wvals, ilv, ihv, ishape): (Vec<f32>, Vec<f32>, Vec<f32>, Vec<usize>) = if natural {
+        (d.clone(), ol.clone(), oh.clone(), rshape.clone())
+    } else {
+        (q.iter().map(|&v| v as f32).collect(), vec![grid.low as f32], vec![grid.high() as f32], Vec::new())
+    };
+    let fb = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let wb = fb(&wvals);
+    let wf = g.add_after(dq.wq, const_node(wname.clone(), ElementType::F32, &shape, &wb), Some(wb));
+    let mut anchor = wf;
+    let mut range_nodes = Vec::new();
+    for (k, (vals, rsh)) in [(&ilv, &ishape), (&ihv, &ishape), (&ol, &rshape), (&oh, &rshape)].into_iter().enumerate() {
+        let b = fb(vals);
+        let names = ["input_low", "input_high", "output_low", "output_high"];
+        anchor = g.add_after(anchor, const_node(format!("{mname}/{}", names[k]), ElementType::F32, rsh, &b), Some(b));
+        range_nodes.push(anchor);
+    }
+    let mut fqn = fq_node(mname.clone(), levels, &shape, [&ishape, &ishape, &rshape, &rshape]);
+    if let (Some(out), Some(orig)) = (fqn.outputs.first_mut(), mul_node.outputs.first()) {
+        out.names = orig.names.clone();
+        out.rt_info = orig.rt_info.clone();
+    }
+    fqn.rt_info = mul_node.rt_info.clone();
+    let fq = g.add_after(anchor, fqn, None);
+    g.connect((wf, 0), (fq, 0));
+    for (k, &r) in range_nodes.iter().enumerate() {
+        g.connect((r, 0), (fq, k + 1));
+    }
+    g.redirect_consumers((mul, 0), (fq, 0));
+    g.remove(mul);
+    let elements = q.len() as u64;
+    let nrb = (nr as u64) * 4;
+    let qparams = if natural { 4 * nrb } else { 8 + 2 * nrb };
+    let mut note = format!(
+        "levels {levels} on [{}, {}]; {}",
+        grid.low,
+        grid.high(),
+        if natural {
+            "weights = (q - zp)*scale, il = ol, ih = oh"
+        } else {
+            "integer-grid weights (natural weights would change levels)"
+        }
+    );
+    if unmatched > 0 {
+        note.push_str(&format!("; {unmatched} channel(s) whose scale/zero point OpenVINO's formulas cannot re-derive"));
+    }
+    Ok(Ok(TensorReport {
+        name: mname,
+        weights: wname,
+        form: "expanded".into(),
+        from_form: "compressed-dq".into(),
+        element_type: "f32".into(),
+        levels,
+        elements,
+        not_bit_identical: diff.not_bit_identical,
+        max_ulp: diff.max_ulp,
+        max_ulp_steps: diff.max_ulp_steps,
+        max_abs: diff.max_abs,
+        stored_bytes: elements.saturating_mul(4),
+        quant_param_bytes: qparams,
+        fp32_equivalent_bytes: elements.saturating_mul(4),
+        note,
+    }))
+}
