@@ -2,6 +2,7 @@
 //! FP32-fallback, FP16 and INT8 modes, the INT8-vs-FP32 error bound, and weight compression and
 //! expansion. Clear over fast: every op is a plain loop commented with the formula it implements.
 
+pub mod bound;
 pub mod broadcast;
 pub mod compress;
 pub mod error;
