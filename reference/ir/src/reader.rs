@@ -184,7 +184,13 @@ fn parse_tree(xml: &[u8], path: &Path, limits: &Limits) -> Result<El, IrError> {
 
     loop {
         let pos = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| xml_err(path, reader.error_position(), e.to_string()))?;
+        let event = reader.read_event().map_err(|e| {
+            let mut m = e.to_string();
+            if m.contains("end of input") {
+                m.push_str(" (the file ends early: truncated XML?)");
+            }
+            xml_err(path, reader.error_position(), m)
+        })?;
         match event {
             Event::Start(e) | Event::Empty(e) if stack.len() >= limits.max_depth => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
