@@ -1,7 +1,7 @@
 //! One test per malformed-input class: each asserts the typed error variant and that the message
 //! names the file and the problem (and, where there is one, the layer). ERRORS.md lists them.
 
-#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+#![allow(clippy::unwrap_used, clippy::result_large_err)] // tests: a failed unwrap is a failed test
 
 use conform_ir::reader::{read_model_from_bytes_with_limits, read_model_with_limits};
 use conform_ir::{read_model, read_model_from_bytes, AttrError, IrError, Limits, Model};
