@@ -1,0 +1,223 @@
+//! `conform check`: runs every applicable check of every case across the chosen engines, prints
+//! the verdict table, writes the JSON and JUnit reports, and decides the exit status
+//! (0 all good; 1 an unaccepted FAILED check, a stale accepted finding, or nothing PASSED;
+//! 2 bad input or a missing engine that was asked for).
+
+pub mod accepted;
+pub mod case;
+pub mod inputs;
+pub mod oracle;
+pub mod report;
+pub mod result;
+
+use crate::cli::args::CheckArgs;
+use crate::cli::Verdict;
+use crate::engine::{self, EngineError, EngineSpec, ModelRef, ReferenceEngine};
+use crate::error::CliError;
+use crate::{inspect, load, machine};
+use case::Case;
+use indicatif::{ProgressBar, ProgressStyle};
+use reference::Mode;
+use report::{EngineInfo, Report};
+use result::{CaseResult, CheckResult, Status};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Generated inputs are refused above this many elements per parameter.
+const MAX_GENERATED_ELEMENTS: usize = 1 << 26;
+
+/// What every case needs to know about the run.
+#[derive(Debug, Clone)]
+struct RunConfig {
+    specs: Vec<EngineSpec>,
+    /// Why an engine of `specs` cannot run, by index (None = available).
+    unavailable: Vec<Option<String>>,
+    seed: u64,
+    max_memory: Option<u64>,
+}
+
+/// The outcome of one case, and whether its input was bad (exit 2).
+struct CaseOutcome {
+    result: CaseResult,
+    bad_input: bool,
+}
+
+/// Runs the command.
+pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
+    let paths = if a.paths.is_empty() { vec![PathBuf::from("corpus")] } else { a.paths.clone() };
+    let explicit = !a.engines.is_empty();
+    let names: Vec<String> =
+        if explicit { a.engines.clone() } else { vec!["reference".to_string(), "optimized".to_string()] };
+    let specs: Vec<EngineSpec> = names.iter().map(|n| EngineSpec::parse(n)).collect::<Result<_, _>>()?;
+    let mut unavailable = Vec::new();
+    let mut engine_infos = Vec::new();
+    for spec in &specs {
+        let (version, why) = match engine::build(spec, Mode::Fp32, a.max_memory) {
+            Ok(e) => (e.version(), None),
+            Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => (String::new(), Some(why)),
+        };
+        if let (true, Some(why)) = (explicit, &why) {
+            // An engine that was asked for and is missing is an environment problem.
+            return Err(CliError::Unavailable { what: format!("engine {spec}"), why: why.clone() });
+        }
+        engine_infos.push(EngineInfo { name: spec.to_string(), version, unavailable: why.clone() });
+        unavailable.push(why);
+    }
+    let accepted = match &a.accepted {
+        Some(p) => accepted::read(p)?,
+        None => Vec::new(),
+    };
+    if let Some(t) = a.case_timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(CliError::Usage(format!("--case-timeout {t}: expected a positive number of seconds")));
+        }
+    }
+    let cases = case::discover(&paths)?;
+    let config = RunConfig { specs, unavailable, seed: a.seed, max_memory: a.max_memory };
+
+    let bar = ProgressBar::new(cases.len() as u64);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}") {
+        bar.set_style(style);
+    }
+    let mut results = Vec::with_capacity(cases.len());
+    let mut bad_input = false;
+    for c in cases {
+        bar.set_message(c.name.clone());
+        let outcome = run_with_timeout(c, &config, a.case_timeout);
+        bad_input |= outcome.bad_input;
+        results.push(outcome.result);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let stale = accepted::apply(&accepted, &mut results);
+    print!("{}", report::table(&results));
+    let stale_json: Vec<serde_json::Value> = stale.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
+    for e in &stale {
+        println!("stale accepted finding (not reproduced): {} {} {} — {}", e.engine, e.case, e.check, e.reason);
+    }
+    let failure = result::is_failure(&results) || !stale.is_empty();
+    let rep = Report::new(machine::describe(), engine_infos, results, stale_json);
+    let s = &rep.summary;
+    println!(
+        "\n{} PASSED, {} FAILED, {} MISTRUSTED, {} SKIPPED",
+        s.get("PASSED").unwrap_or(&0),
+        s.get("FAILED").unwrap_or(&0),
+        s.get("MISTRUSTED").unwrap_or(&0),
+        s.get("SKIPPED").unwrap_or(&0)
+    );
+    if let Some(p) = &a.json {
+        let text = serde_json::to_string_pretty(&rep).map_err(|e| CliError::Usage(e.to_string()))?;
+        crate::cli::write_out(p, &text)?;
+    }
+    if let Some(p) = &a.junit {
+        crate::cli::write_out(p, &report::junit(&rep))?;
+    }
+    if bad_input {
+        return Err(CliError::Usage("some cases could not be read (see the FAILED `read`/`inputs` checks)".into()));
+    }
+    Ok(if failure { Verdict::Failed } else { Verdict::Ok })
+}
+
+/// Runs a case on a worker thread and gives up waiting after the timeout. A timed-out case is a
+/// FAILED check classified `timeout`; its thread is left to finish on its own (Rust cannot stop
+/// a thread), which costs CPU but not correctness.
+fn run_with_timeout(c: Case, config: &RunConfig, timeout: Option<f64>) -> CaseOutcome {
+    let Some(secs) = timeout else { return run_case(&c, config) };
+    let (tx, rx) = mpsc::channel();
+    let cfg = config.clone();
+    let name = c.name.clone();
+    let path = c.model.display().to_string();
+    let spawned = std::thread::Builder::new().name(format!("case {name}")).spawn(move || {
+        let _ = tx.send(run_case(&c, &cfg));
+    });
+    if let Err(e) = spawned {
+        let r = CheckResult::new("case", vec![], Status::Failed, format!("cannot start a worker thread: {e}"));
+        return CaseOutcome { result: CaseResult { case: name, path, checks: vec![r] }, bad_input: false };
+    }
+    match rx.recv_timeout(Duration::from_secs_f64(secs)) {
+        Ok(o) => o,
+        Err(_) => {
+            let mut r = CheckResult::new("case", vec![], Status::Failed, format!("did not finish within {secs} s"));
+            r.classification = Some("timeout".into());
+            CaseOutcome { result: CaseResult { case: name, path, checks: vec![r] }, bad_input: false }
+        }
+    }
+}
+
+fn bad(check: &str, message: String) -> CheckResult {
+    let mut r = CheckResult::new(check, vec![], Status::Failed, message);
+    r.classification = Some("bad-input".into());
+    r
+}
+
+/// Runs every applicable check of one case.
+fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
+    let mut checks = Vec::new();
+    let path = c.model.display().to_string();
+    let done = |checks, bad_input| CaseOutcome {
+        result: CaseResult { case: c.name.clone(), path: path.clone(), checks },
+        bad_input,
+    };
+    let model = match load::model(&c.model) {
+        Ok(m) => m,
+        Err(e @ CliError::Unavailable { .. }) => {
+            checks.push(CheckResult::skipped("read", vec![], e.to_string()));
+            return done(checks, false);
+        }
+        Err(e) => {
+            checks.push(bad("read", e.to_string()));
+            return done(checks, true);
+        }
+    };
+    match inspect::inspect(&model) {
+        Ok(r) => checks.push(oracle::manifest_check(c, &r)),
+        Err(e) => {
+            checks.push(bad("read", e.to_string()));
+            return done(checks, true);
+        }
+    }
+    let inputs = if c.inputs.is_empty() {
+        inputs::generate(&model, config.seed, MAX_GENERATED_ELEMENTS).map_err(|m| bad("inputs", m))
+    } else {
+        c.inputs.iter().map(|p| load::npy(p)).collect::<Result<Vec<_>, _>>().map_err(|e| bad("inputs", e.to_string()))
+    };
+    let inputs = match inputs {
+        Ok(i) => i,
+        Err(r) => {
+            checks.push(r);
+            return done(checks, true);
+        }
+    };
+    let mref = ModelRef { model: &model, path: &c.model };
+    for (spec, why) in config.specs.iter().zip(&config.unavailable) {
+        match spec {
+            EngineSpec::Reference => {
+                if !c.fallback.is_empty() {
+                    match c.fallback.iter().map(|p| load::npy(p)).collect::<Result<Vec<_>, _>>() {
+                        Ok(expected) => {
+                            let mut e = ReferenceEngine { mode: Mode::Fp32, max_memory: config.max_memory };
+                            checks.push(oracle::fp32_check(c, mref, &inputs, &expected, &mut e));
+                        }
+                        Err(e) => checks.push(bad("fp32-vs-fallback", e.to_string())),
+                    }
+                }
+                checks.push(CheckResult::skipped(
+                    "int8-vs-fp32",
+                    vec!["reference:int8".into(), "reference:fp32".into()],
+                    "the INT8 error bound (reference::bound) is not in this build yet",
+                ));
+            }
+            other => {
+                let why = why.clone().unwrap_or_else(|| "no check of this engine is implemented yet".into());
+                checks.push(CheckResult::skipped(
+                    "vs-reference-int8",
+                    vec![other.to_string(), "reference:int8".into()],
+                    why,
+                ));
+            }
+        }
+    }
+    done(checks, false)
+}

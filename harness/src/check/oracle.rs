@@ -1,0 +1,180 @@
+//! The checks one case goes through, each returning a [`CheckResult`]:
+//!
+//! - `manifest`: the IR reads, and its op counts, FakeQuantize levels and weight form agree with
+//!   the case's `manifest.json` (written by the OpenVINO-based generator).
+//! - `fp32-vs-fallback`: the reference in FP32 against OpenVINO's reference outputs
+//!   (`fallback_f32_K.npy`). The bound per output is the distance of OpenVINO's own FP32 CPU
+//!   plugin from that reference (`cpu_nolpt.diff_vs_fallback[k].max_abs` in the manifest): the
+//!   reference must be at least as close to OpenVINO's reference as OpenVINO's plugin is; where
+//!   the plugin is bit-exact the bound is 0 (bit-exact).
+//! - `int8-vs-fp32` and `optimized-vs-reference` run when their parts are in the build.
+
+use super::case::Case;
+use super::result::{CheckResult, Status};
+use crate::compare;
+use crate::engine::{Engine, EngineError, ModelRef};
+use crate::inspect::InspectReport;
+use conform_ir::forms::WeightForm;
+use conform_ir::Tensor;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// OpenVINO's Python type names (manifests) and the IR's type strings differ in case
+/// (`Relu`/`ReLU`, `Softmax`/`SoftMax`) and for `Constant`/`Const`.
+fn op_key(name: &str) -> String {
+    let l = name.to_ascii_lowercase();
+    if l == "constant" {
+        "const".into()
+    } else {
+        l
+    }
+}
+
+/// The `manifest` check.
+pub fn manifest_check(case: &Case, report: &InspectReport) -> CheckResult {
+    let Some(m) = &case.manifest else {
+        return CheckResult::new("read", vec![], Status::Passed, "the IR reads and inspects (no manifest)");
+    };
+    let mut problems = Vec::new();
+    let ours: BTreeMap<String, u64> = report.ops.iter().map(|(k, v)| (op_key(k), *v)).collect();
+    let theirs: BTreeMap<String, u64> = m
+        .get("op_counts")
+        .and_then(Value::as_object)
+        .map(|o| o.iter().map(|(k, v)| (op_key(k), v.as_u64().unwrap_or(u64::MAX))).collect())
+        .unwrap_or_default();
+    if ours != theirs {
+        problems.push(format!("op counts {ours:?} != manifest {theirs:?}"));
+    }
+    let mut levels: BTreeMap<String, u64> = BTreeMap::new();
+    for fq in &report.fake_quantize {
+        *levels.entry(fq.levels.to_string()).or_default() += 1;
+    }
+    let want_levels: BTreeMap<String, u64> = m
+        .pointer("/fake_quantize/levels")
+        .and_then(Value::as_object)
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(u64::MAX))).collect())
+        .unwrap_or_default();
+    if levels != want_levels {
+        problems.push(format!("FakeQuantize levels {levels:?} != manifest {want_levels:?}"));
+    }
+    if let Some(form) = m.get("form").and_then(Value::as_str) {
+        // A model without weights has no weight form; the generator labels those `expanded`.
+        let no_weights =
+            m.get("weight_constant_bytes_by_element_type").and_then(Value::as_object).is_some_and(|o| o.is_empty());
+        let want = if no_weights { Some(WeightForm::None) } else { WeightForm::from_name(form) };
+        if want.map(|w| w.name()) != Some(report.form.as_str()) {
+            problems.push(format!("weight form {} != manifest {form}", report.form));
+        }
+    }
+    if problems.is_empty() {
+        CheckResult::new("manifest", vec![], Status::Passed, "op counts, FakeQuantize levels and weight form agree")
+    } else {
+        let mut r = CheckResult::new("manifest", vec![], Status::Failed, problems.join("; "));
+        r.classification = Some("reader".into());
+        r
+    }
+}
+
+/// The bound of output `k` of the fp32 check: OpenVINO's FP32 CPU plugin's distance from its
+/// reference, 0 when the manifest does not give it.
+fn fp32_bound(case: &Case, k: usize) -> f64 {
+    case.manifest
+        .as_ref()
+        .and_then(|m| m.pointer("/cpu_nolpt/diff_vs_fallback"))
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find(|d| d.get("output").and_then(Value::as_u64) == Some(k as u64)))
+        .and_then(|d| d.get("max_abs"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
+}
+
+/// Compares an engine's outputs with expected ones under per-output bounds.
+pub fn compare_outputs(
+    check: &str,
+    engines: Vec<String>,
+    actual: &[Tensor],
+    expected: &[Tensor],
+    bounds: &[f64],
+) -> CheckResult {
+    if actual.len() != expected.len() {
+        let detail = format!("{} outputs, {} expected", actual.len(), expected.len());
+        let mut r = CheckResult::new(check, engines, Status::Failed, detail);
+        r.classification = Some("bug".into());
+        return r;
+    }
+    let mut max_abs = 0.0f64;
+    let mut max_ulp = 0u64;
+    let mut worst_excess = f64::NEG_INFINITY;
+    let mut failing = Vec::new();
+    let (mut degenerate, mut total) = (0.0f64, 0usize);
+    let mut bound_used = 0.0f64;
+    for (k, (a, e)) in actual.iter().zip(expected).enumerate() {
+        if a.shape != e.shape {
+            failing.push(format!("output {k}: shape {:?}, expected {:?}", a.shape, e.shape));
+            continue;
+        }
+        let av = a.to_f32_vec();
+        let ev = e.to_f32_vec();
+        let Some(d) = compare::diff(&av, &ev) else { continue };
+        let bound = bounds.get(k).copied().unwrap_or(0.0);
+        bound_used = bound_used.max(bound);
+        max_abs = max_abs.max(d.max_abs);
+        max_ulp = max_ulp.max(d.max_ulp);
+        degenerate += d.degenerate_fraction * d.elements as f64;
+        total += d.elements;
+        let ok = if bound == 0.0 { d.bit_exact() } else { d.max_abs <= bound };
+        if !ok {
+            worst_excess = worst_excess.max(d.max_abs - bound);
+            failing.push(format!(
+                "output {k}: max |Δ| {:.3e} ({} ulp, {} of {} elements differ) > bound {:.3e}",
+                d.max_abs, d.max_ulp, d.differing, d.elements, bound
+            ));
+        }
+    }
+    let status = if !failing.is_empty() {
+        Status::Failed
+    } else if total > 0 && degenerate / total as f64 > 0.5 {
+        Status::Mistrusted
+    } else {
+        Status::Passed
+    };
+    let detail = match status {
+        Status::Failed => failing.join("; "),
+        Status::Mistrusted => format!(
+            "{:.0}% of the expected elements are zero or at the output's extremes",
+            100.0 * degenerate / total as f64
+        ),
+        _ => format!("{} outputs, {total} elements", actual.len()),
+    };
+    let mut r = CheckResult::new(check, engines, status, detail);
+    r.max_abs = Some(max_abs);
+    r.max_ulp = Some(max_ulp);
+    r.bound = Some(bound_used);
+    if status == Status::Failed {
+        r.classification = Some("unclassified".into());
+    }
+    r
+}
+
+/// The `fp32-vs-fallback` check.
+pub fn fp32_check(
+    case: &Case,
+    model: ModelRef<'_>,
+    inputs: &[Tensor],
+    expected: &[Tensor],
+    engine: &mut dyn Engine,
+) -> CheckResult {
+    let engines = vec![engine.name(), "openvino-reference (fallback_f32)".to_string()];
+    match engine.run(model, inputs) {
+        Ok(out) => {
+            let bounds: Vec<f64> = (0..expected.len()).map(|k| fp32_bound(case, k)).collect();
+            compare_outputs("fp32-vs-fallback", engines, &out, expected, &bounds)
+        }
+        Err(EngineError::Cannot(why)) => CheckResult::skipped("fp32-vs-fallback", engines, why),
+        Err(EngineError::Failed(why)) => {
+            let mut r = CheckResult::new("fp32-vs-fallback", engines, Status::Failed, why);
+            r.classification = Some("engine-error".into());
+            r
+        }
+    }
+}
