@@ -1,0 +1,160 @@
+//! LSTMSequence-5 in f32, per `reference/FP32.md`: per step and gate row `j`,
+//! `xw = Σ_k X·W[j,k]` and `hr = Σ_k H·R[j,k]` (k ascending, each from 0), `g = xw + hr; g = g + B[j]`;
+//! gates in OpenVINO's `fico` order (forget, input, cell candidate, output);
+//! `C = f·C + i·c` as `t1 = f·C; t2 = i·c; C = t1 + t2`; `H = o·tanh(C)`.
+//! Steps at or beyond a batch item's sequence length write zeros to Y and keep H and C (as
+//! `ov::reference::lstm_sequence`); `reverse` walks each sequence from its last valid step.
+
+use super::ctx::{Ctx, FallbackError};
+use super::elementwise::sigmoid;
+use conform_ir::shape::fmt_shape;
+use conform_ir::Tensor;
+use rayon::prelude::*;
+
+/// An activation function of the cell.
+#[derive(Clone, Copy)]
+enum Act {
+    Sigmoid,
+    Tanh,
+    Relu,
+}
+
+impl Act {
+    fn parse(s: &str) -> Option<Act> {
+        match s.trim() {
+            "sigmoid" => Some(Act::Sigmoid),
+            "tanh" => Some(Act::Tanh),
+            "relu" => Some(Act::Relu),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn apply(self, x: f32) -> f32 {
+        match self {
+            Act::Sigmoid => sigmoid(x),
+            Act::Tanh => x.tanh(),
+            Act::Relu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
+/// LSTMSequence-5 (inputs X, H0, C0, sequence_lengths, W, R, B; outputs Y, Ho, Co).
+pub(crate) fn lstm_sequence(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(7, 7)?;
+    let node = cx.node;
+    let hs = usize::try_from(node.attr_u64("hidden_size")?).map_err(|_| cx.err("hidden_size too large"))?;
+    let dirs: &[bool] = match node.attr("direction").map(str::trim).unwrap_or("forward") {
+        "forward" => &[false],
+        "reverse" => &[true],
+        "bidirectional" => &[false, true],
+        other => return Err(cx.err(format!("direction \"{other}\" is not known"))),
+    };
+    let acts: Vec<Act> = match node.attr("activations") {
+        None => vec![Act::Sigmoid, Act::Tanh, Act::Tanh],
+        Some(s) => s
+            .split(',')
+            .map(Act::parse)
+            .collect::<Option<_>>()
+            .ok_or_else(|| cx.err(format!("activations \"{s}\": sigmoid, tanh and relu are supported")))?,
+    };
+    let [act_f, act_g, act_h] = acts[..] else {
+        return Err(cx.err("activations must list three functions"));
+    };
+    let clip = node.attr_parse_or::<f64>("clip", 0.0, "a number")? as f32;
+    let (x, xs) = cx.f32_input(0)?;
+    let (h0, h0s) = cx.f32_input(1)?;
+    let (c0, c0s) = cx.f32_input(2)?;
+    let lens = cx.int_input(3)?;
+    let (w, wsh) = cx.f32_input(4)?;
+    let (r, rsh) = cx.f32_input(5)?;
+    let (bias, bsh) = cx.f32_input(6)?;
+    let nd = dirs.len();
+    let [nb, nt, ni] = xs[..] else {
+        return Err(cx.err(format!("X has shape {}, [batch, seq, input] expected", fmt_shape(xs))));
+    };
+    let g4 = 4 * hs;
+    let checks: [(&str, &[usize], Vec<usize>); 5] = [
+        ("initial_hidden_state", h0s, vec![nb, nd, hs]),
+        ("initial_cell_state", c0s, vec![nb, nd, hs]),
+        ("W", wsh, vec![nd, g4, ni]),
+        ("R", rsh, vec![nd, g4, hs]),
+        ("B", bsh, vec![nd, g4]),
+    ];
+    for (name, got, want) in checks {
+        if got != want.as_slice() {
+            return Err(cx.err(format!("{name} has shape {}, expected {}", fmt_shape(got), fmt_shape(&want))));
+        }
+    }
+    if lens.len() != nb {
+        return Err(cx.err(format!("sequence_lengths has {} values for batch {nb}", lens.len())));
+    }
+    let y_len = cx.count(&[nb, nd, nt, hs])?;
+    let mut y = cx.zeros(y_len)?;
+    let mut ho = cx.zeros(nb * nd * hs)?;
+    let mut co = cx.zeros(nb * nd * hs)?;
+    let mut gates = cx.zeros(g4)?;
+    for (d, &reverse) in dirs.iter().enumerate() {
+        let wd = &w[d * g4 * ni..(d + 1) * g4 * ni];
+        let rd = &r[d * g4 * hs..(d + 1) * g4 * hs];
+        let bd = &bias[d * g4..(d + 1) * g4];
+        for b in 0..nb {
+            let len = usize::try_from(lens[b]).unwrap_or(0).min(nt);
+            let st = (b * nd + d) * hs;
+            let mut h = h0[st..st + hs].to_vec();
+            let mut c = c0[st..st + hs].to_vec();
+            for step in 0..len {
+                let t = if reverse { len - 1 - step } else { step };
+                let xt = &x[(b * nt + t) * ni..][..ni];
+                let hp = &h;
+                gates.par_iter_mut().enumerate().with_min_len(64).for_each(|(j, g)| {
+                    let mut xw = 0.0f32;
+                    for (&xv, &wv) in xt.iter().zip(&wd[j * ni..(j + 1) * ni]) {
+                        xw += xv * wv;
+                    }
+                    let mut hr = 0.0f32;
+                    for (&hv, &rv) in hp.iter().zip(&rd[j * hs..(j + 1) * hs]) {
+                        hr += hv * rv;
+                    }
+                    let s = xw + hr;
+                    let mut s = s + bd[j];
+                    if clip > 0.0 {
+                        s = if s < -clip {
+                            -clip
+                        } else if s > clip {
+                            clip
+                        } else {
+                            s
+                        };
+                    }
+                    *g = s;
+                });
+                let yt = &mut y[((b * nd + d) * nt + t) * hs..][..hs];
+                for k in 0..hs {
+                    let f = act_f.apply(gates[k]);
+                    let i = act_f.apply(gates[hs + k]);
+                    let cc = act_g.apply(gates[2 * hs + k]);
+                    let o = act_f.apply(gates[3 * hs + k]);
+                    let t1 = f * c[k];
+                    let t2 = i * cc;
+                    c[k] = t1 + t2;
+                    h[k] = o * act_h.apply(c[k]);
+                    yt[k] = h[k];
+                }
+            }
+            ho[st..st + hs].copy_from_slice(&h);
+            co[st..st + hs].copy_from_slice(&c);
+        }
+    }
+    Ok(vec![
+        cx.f32_tensor(vec![nb, nd, nt, hs], y)?,
+        cx.f32_tensor(vec![nb, nd, hs], ho)?,
+        cx.f32_tensor(vec![nb, nd, hs], co)?,
+    ])
+}
