@@ -1,0 +1,473 @@
+//! INT8 convolution blocks (Convolution, GroupConvolution, depthwise included), 1-D to 3-D.
+//!
+//! Run: quantize the f32 NC(D)HW input straight into a padded N·D·H·W·C u8 buffer (padding holds
+//! the pad value `pv`, = `z_int` whenever `z_int ∈ [0,255]`, so padded taps contribute
+//! `(z − z)·w = 0`); then implicit GEMM over output positions with the dense kernel (per group) or
+//! the depthwise kernel; the epilogue writes f32 NC(D)HW directly. Parallel over output positions
+//! (never over the reduction), so any thread count gives the same bits.
+//!
+//! Exactness: the kernel sums `T = Σ_k a·w` over all taps (padding included); then
+//! `S = T − z·Σ_k w − (pv − z)·PadSum` where `PadSum[o,p]` sums the weights of the taps of `p`
+//! that fall into padding, and `W[o,p] = Σ_k w − PadSum[o,p]` (INT8.md §3 "valid" taps). Both
+//! border terms are only computed when `pv ≠ z` or the zero point is fractional.
+
+use crate::error::OptError;
+use crate::fq::ActQuant;
+use crate::isa::Isa;
+use crate::kernels::dense::{self, PackedW, MAX_NV};
+use crate::kernels::epilogue::{self, Act, Cols, Rows};
+use crate::kernels::{depthwise, quant, KernelError};
+use crate::pattern::WeightsQ;
+use conform_ir::{Node, Tensor};
+use rayon::prelude::*;
+
+/// Padding mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AutoPad {
+    Explicit,
+    SameUpper,
+    SameLower,
+    Valid,
+}
+
+/// A compiled INT8 convolution.
+#[derive(Debug)]
+pub struct ConvExec {
+    isa: Isa,
+    sr: usize,
+    groups: usize,
+    cin_g: usize,
+    cout_g: usize,
+    k: [usize; 3],
+    stride: [usize; 3],
+    dil: [usize; 3],
+    pads_begin: [usize; 3],
+    pads_end: [usize; 3],
+    auto_pad: AutoPad,
+    depthwise: bool,
+    /// Channels of one group in the u8 buffer (multiple of 4; 1 for depthwise).
+    cgp: usize,
+    dense: Vec<PackedW>,
+    dw: Vec<i8>,
+    colsum: Vec<i32>,
+    col_add: Vec<i32>,
+    scale: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    tapsum: Vec<i32>,
+    act: ActQuant,
+    pv: u8,
+    act_fn: Act,
+    border_fix: bool,
+    /// Kernel name for reports.
+    pub kernel: String,
+}
+
+fn three(v: &[usize], sr: usize, fill: usize) -> [usize; 3] {
+    let mut o = [fill; 3];
+    for i in 0..sr {
+        o[3 - sr + i] = v[i];
+    }
+    o
+}
+
+impl ConvExec {
+    /// Compiles a block: packs the quantized weights for `isa`.
+    pub fn new(
+        isa: Isa,
+        node: &Node,
+        grouped: bool,
+        w: &WeightsQ,
+        act: ActQuant,
+        bias: Option<Vec<f32>>,
+        act_fn: Act,
+    ) -> Result<ConvExec, OptError> {
+        let lead = if grouped { 2 } else { 1 };
+        let sr = w.shape.len().checked_sub(lead + 1).filter(|s| (1..=3).contains(s)).ok_or_else(|| {
+            OptError::layer(node, format!("weights of rank {} are not a 1-D to 3-D convolution", w.shape.len()))
+        })?;
+        let (groups, cout_g, cin_g) =
+            if grouped { (w.shape[0], w.shape[1], w.shape[2]) } else { (1, w.shape[0], w.shape[1]) };
+        let kk = &w.shape[lead + 1..];
+        let attr = |n: &str, def: usize| -> Result<Vec<usize>, OptError> {
+            let v = node.attr_usize_list_or(n, vec![def; sr]).map_err(|e| OptError::layer(node, e.to_string()))?;
+            if v.len() != sr {
+                return Err(OptError::layer(node, format!("`{n}` has {} values for {sr} spatial dims", v.len())));
+            }
+            Ok(v)
+        };
+        let stride = attr("strides", 1)?;
+        let dil = attr("dilations", 1)?;
+        let pb = attr("pads_begin", 0)?;
+        let pe = attr("pads_end", 0)?;
+        if stride.contains(&0) || dil.contains(&0) {
+            return Err(OptError::layer(node, "zero stride or dilation"));
+        }
+        let auto_pad = match node.attr("auto_pad").map(str::trim).unwrap_or("explicit") {
+            "explicit" | "notset" | "" => AutoPad::Explicit,
+            "same_upper" => AutoPad::SameUpper,
+            "same_lower" => AutoPad::SameLower,
+            "valid" => AutoPad::Valid,
+            other => return Err(OptError::layer(node, format!("unknown auto_pad `{other}`"))),
+        };
+        let depthwise = grouped && cin_g == 1 && cout_g == 1;
+        let ntaps: usize = kk.iter().product();
+        let kred = cin_g * ntaps;
+        let nch = groups * cout_g;
+        // q_w in IR order: [g][o][c][taps].
+        let qw = |g: usize, o: usize, c: usize, t: usize| w.q[((g * cout_g + o) * cin_g + c) * ntaps + t];
+        let mut colsum = vec![0i32; nch];
+        let mut tapsum = vec![0i32; nch * ntaps];
+        for g in 0..groups {
+            for o in 0..cout_g {
+                let oc = g * cout_g + o;
+                for c in 0..cin_g {
+                    for t in 0..ntaps {
+                        let v = qw(g, o, c, t) as i32;
+                        colsum[oc] += v;
+                        tapsum[oc * ntaps + t] += v;
+                    }
+                }
+            }
+        }
+        let cgp = if depthwise { 1 } else { cin_g.div_ceil(4) * 4 };
+        let (mut dense_w, mut dw) = (Vec::new(), Vec::new());
+        if depthwise {
+            dw = vec![0i8; ntaps * groups];
+            for t in 0..ntaps {
+                for c in 0..groups {
+                    dw[t * groups + c] = qw(c, 0, 0, t);
+                }
+            }
+        } else {
+            let cg4 = cgp / 4;
+            for g in 0..groups {
+                // k = (tap·cg4 + c4)·4 + j  ↔  channel c = c4·4 + j of tap `tap`.
+                dense_w.push(PackedW::pack(isa, cout_g, ntaps * cg4, |o, k| {
+                    let (tap, c) = (k / cgp, k % cgp);
+                    if c < cin_g {
+                        qw(g, o, c, tap)
+                    } else {
+                        0
+                    }
+                }));
+            }
+        }
+        let z = act.z_int;
+        let pv = z.clamp(0, 255) as u8;
+        let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-z) as i32).collect();
+        let scale = w.scale.iter().map(|&s| act.scale * s).collect();
+        let border_fix = act.frac != 0.0 || pv as i64 != z;
+        let name = if depthwise {
+            format!("{}_dwconv_u8s8s32", isa.name())
+        } else {
+            format!("{}_conv_u8s8s32_implicit_gemm", isa.name())
+        };
+        let _ = kred;
+        Ok(ConvExec {
+            isa,
+            sr,
+            groups,
+            cin_g,
+            cout_g,
+            k: three(kk, sr, 1),
+            stride: three(&stride, sr, 1),
+            dil: three(&dil, sr, 1),
+            pads_begin: three(&pb, sr, 0),
+            pads_end: three(&pe, sr, 0),
+            auto_pad,
+            depthwise,
+            cgp,
+            dense: dense_w,
+            dw,
+            colsum,
+            col_add,
+            scale,
+            bias,
+            tapsum: if border_fix { tapsum } else { Vec::new() },
+            act,
+            pv,
+            act_fn,
+            border_fix,
+            kernel: name,
+        })
+    }
+
+    /// Bytes of packed weights and per-channel parameters held.
+    pub fn resident_bytes(&self) -> usize {
+        self.dense.iter().map(PackedW::bytes).sum::<usize>()
+            + self.dw.len()
+            + 4 * (self.colsum.len() + self.col_add.len() + self.scale.len() + self.tapsum.len())
+            + 4 * self.bias.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Runs on input `x` (f32, `[N, C, spatial…]`).
+    pub fn run(&self, node: &Node, x: &Tensor, threads: usize) -> Result<Tensor, OptError> {
+        let err = |m: String| OptError::layer(node, m);
+        let xs = x.as_f32().ok_or_else(|| err(format!("INT8 convolution input must be f32, got {}", x.element_type)))?;
+        let sr = self.sr;
+        if x.shape.len() != sr + 2 {
+            return Err(err(format!("input rank {} for a {sr}-D convolution", x.shape.len())));
+        }
+        let (n, c) = (x.shape[0], x.shape[1]);
+        if c != self.groups * self.cin_g {
+            return Err(err(format!("input has {c} channels, the weights expect {}", self.groups * self.cin_g)));
+        }
+        let ind = three(&x.shape[2..], sr, 1);
+        let mut pb = self.pads_begin;
+        let mut pe = self.pads_end;
+        let mut outd = [1usize; 3];
+        for i in 0..3 {
+            let eff = (self.k[i] - 1) * self.dil[i] + 1;
+            match self.auto_pad {
+                AutoPad::Valid => {
+                    pb[i] = 0;
+                    pe[i] = 0;
+                }
+                AutoPad::SameUpper | AutoPad::SameLower => {
+                    let o = ind[i].div_ceil(self.stride[i]);
+                    let total = ((o.max(1) - 1) * self.stride[i] + eff).saturating_sub(ind[i]);
+                    let small = total / 2;
+                    if self.auto_pad == AutoPad::SameUpper {
+                        pb[i] = small;
+                        pe[i] = total - small;
+                    } else {
+                        pb[i] = total - small;
+                        pe[i] = small;
+                    }
+                }
+                AutoPad::Explicit => {}
+            }
+            let padded = ind[i] + pb[i] + pe[i];
+            if padded < eff {
+                return Err(err(format!("padded input {padded} is smaller than the kernel extent {eff}")));
+            }
+            outd[i] = (padded - eff) / self.stride[i] + 1;
+        }
+        let dp = [ind[0] + pb[0] + pe[0], ind[1] + pb[1] + pe[1], ind[2] + pb[2] + pe[2]];
+        let cp = self.groups * self.cgp;
+        let img = dp[0]
+            .checked_mul(dp[1])
+            .and_then(|v| v.checked_mul(dp[2]))
+            .and_then(|v| v.checked_mul(cp))
+            .ok_or_else(|| err("padded input size overflows".into()))?;
+        let total = img.checked_mul(n).ok_or_else(|| err("padded input size overflows".into()))?;
+        let mut buf = vec![self.pv; total];
+        // Quantize into the padded NDHWC buffer, one padded row (d, y) per task.
+        let rowlen = dp[2] * cp;
+        let spatial_in = ind[0] * ind[1] * ind[2];
+        buf.par_chunks_mut(rowlen.max(1)).enumerate().for_each(|(ri, row)| {
+            let (ni, rem) = (ri / (dp[0] * dp[1]), ri % (dp[0] * dp[1]));
+            let (zd, zy) = (rem / dp[1], rem % dp[1]);
+            if zd < pb[0] || zd >= pb[0] + ind[0] || zy < pb[1] || zy >= pb[1] + ind[1] {
+                return;
+            }
+            let (id, iy) = (zd - pb[0], zy - pb[1]);
+            let mut tmp = vec![0u8; ind[2]];
+            for ch in 0..c {
+                let (g, cc) = (ch / self.cin_g, ch % self.cin_g);
+                let off = (ni * c + ch) * spatial_in + (id * ind[1] + iy) * ind[2];
+                quant::quantize(self.isa, &self.act, &xs[off..off + ind[2]], &mut tmp);
+                let base = pb[2] * cp + g * self.cgp + cc;
+                for (ix, &v) in tmp.iter().enumerate() {
+                    row[base + ix * cp] = v;
+                }
+            }
+        });
+        // Taps.
+        let mut taps = Vec::with_capacity(self.k[0] * self.k[1] * self.k[2]);
+        let mut tap_xyz = Vec::with_capacity(taps.capacity());
+        for kd in 0..self.k[0] {
+            for ky in 0..self.k[1] {
+                for kx in 0..self.k[2] {
+                    taps.push(((kd * self.dil[0] * dp[1] + ky * self.dil[1]) * dp[2] + kx * self.dil[2]) * cp);
+                    tap_xyz.push([kd * self.dil[0], ky * self.dil[1], kx * self.dil[2]]);
+                }
+            }
+        }
+        let p_total = outd[0] * outd[1] * outd[2];
+        let nch = self.groups * self.cout_g;
+        let out_len = n.checked_mul(nch).and_then(|v| v.checked_mul(p_total)).ok_or_else(|| err("output size overflows".into()))?;
+        let mut out = vec![0f32; out_len];
+        // Tasks: position ranges per image, each holding one slice per output channel.
+        let unit = 6 * 4;
+        let ntasks = if threads <= 1 { 1 } else { (p_total / unit).clamp(1, threads * 8) };
+        let per = p_total.div_ceil(ntasks).div_ceil(unit) * unit;
+        let mut tasks: Vec<(usize, usize, Vec<&mut [f32]>)> = Vec::new();
+        for (ni, image) in out.chunks_mut((nch * p_total).max(1)).enumerate() {
+            let first = tasks.len();
+            let mut lo = 0;
+            while lo < p_total {
+                tasks.push((ni, lo, Vec::with_capacity(nch)));
+                lo += per;
+            }
+            for row in image.chunks_mut(p_total.max(1)) {
+                let mut rest = row;
+                for t in tasks[first..].iter_mut() {
+                    let take = per.min(rest.len());
+                    let (a, b) = rest.split_at_mut(take);
+                    t.2.push(a);
+                    rest = b;
+                }
+            }
+        }
+        let geo = Geo { outd, pb, ind, dp, cp, img, stride: self.stride };
+        let res: Result<(), KernelError> = tasks
+            .into_par_iter()
+            .map(|(ni, lo, mut rows)| {
+                let hi = (lo + per).min(p_total);
+                self.task(&buf, &taps, &tap_xyz, &geo, ni, lo, hi, &mut rows)
+            })
+            .collect();
+        res.map_err(|e| err(e.to_string()))?;
+        let mut shape = vec![n, nch];
+        shape.extend_from_slice(&outd[3 - sr..]);
+        Tensor::from_f32(shape, out).map_err(|e| err(e.to_string()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn task(
+        &self,
+        buf: &[u8],
+        taps: &[usize],
+        tap_xyz: &[[usize; 3]],
+        g: &Geo,
+        ni: usize,
+        lo: usize,
+        hi: usize,
+        rows: &mut [&mut [f32]],
+    ) -> Result<(), KernelError> {
+        let base_of = |p: usize| {
+            let (zd, r) = (p / (g.outd[1] * g.outd[2]), p % (g.outd[1] * g.outd[2]));
+            let (zy, zx) = (r / g.outd[2], r % g.outd[2]);
+            ni * g.img + ((zd * g.stride[0] * g.dp[1] + zy * g.stride[1]) * g.dp[2] + zx * g.stride[2]) * g.cp
+        };
+        // Padding sum of the weights of channel `o` at position `p` (border correction).
+        let padsum = |o: usize, p: usize| -> i32 {
+            let (zd, r) = (p / (g.outd[1] * g.outd[2]), p % (g.outd[1] * g.outd[2]));
+            let (zy, zx) = (r / g.outd[2], r % g.outd[2]);
+            let pos = [zd * g.stride[0], zy * g.stride[1], zx * g.stride[2]];
+            let mut s = 0i32;
+            for (t, off) in tap_xyz.iter().enumerate() {
+                let inside = (0..3).all(|i| {
+                    let c = pos[i] + off[i];
+                    c >= g.pb[i] && c < g.pb[i] + g.ind[i]
+                });
+                if !inside {
+                    s = s.wrapping_add(self.tapsum[o * tap_xyz.len() + t]);
+                }
+            }
+            s
+        };
+        let z = self.act.z_int;
+        let cols = Cols {
+            add: &self.col_add,
+            scale: &self.scale,
+            bias: self.bias.as_deref(),
+            frac: self.act.frac,
+            w: &self.colsum,
+            act: self.act_fn,
+        };
+        if self.depthwise {
+            let c = self.groups;
+            const T: usize = 16;
+            let mut acc = vec![0i32; T * c];
+            let mut wt = if self.border_fix { vec![0i32; T * c] } else { Vec::new() };
+            let mut ft = vec![0f32; T * c];
+            let mut bases = [0usize; T];
+            let mut p0 = lo;
+            while p0 < hi {
+                let mr = T.min(hi - p0);
+                for i in 0..mr {
+                    bases[i] = base_of(p0 + i);
+                }
+                depthwise::tile(self.isa, buf, &bases[..mr], taps, &self.dw, c, &mut acc)?;
+                self.fix_border(&mut acc, &mut wt, c, mr, 0, c, p0, &padsum, z);
+                let r = Rows { w_tile: if self.border_fix { Some(&wt) } else { None }, ..Rows::default() };
+                epilogue::apply(self.isa, &cols, &r, &acc, c, mr, 0, c, &mut ft, c);
+                for (o, row) in rows.iter_mut().enumerate() {
+                    let dst = &mut row[p0 - lo..p0 - lo + mr];
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = ft[i * c + o];
+                    }
+                }
+                p0 += mr;
+            }
+            return Ok(());
+        }
+        let lanes = self.dense.first().map_or(16, |w| w.lanes);
+        let cg4 = self.cgp / 4;
+        let mut acc = vec![0i32; 8 * MAX_NV * lanes];
+        let mut wt = if self.border_fix { vec![0i32; 8 * MAX_NV * lanes] } else { Vec::new() };
+        let mut ft = vec![0f32; 8 * MAX_NV * lanes];
+        let mut bases = [0usize; 8];
+        for (gi, w) in self.dense.iter().enumerate() {
+            let mut ob = 0;
+            while ob < w.nblocks {
+                let nv = MAX_NV.min(w.nblocks - ob);
+                let mrf = dense::tile_rows(self.isa, nv);
+                let stride = nv * lanes;
+                let o_first = ob * lanes;
+                let nc = stride.min(self.cout_g - o_first);
+                let o0 = gi * self.cout_g + o_first;
+                let mut p0 = lo;
+                while p0 < hi {
+                    let mr = mrf.min(hi - p0);
+                    for i in 0..mr {
+                        bases[i] = base_of(p0 + i) + gi * self.cgp;
+                    }
+                    dense::tile(self.isa, buf, &bases[..mr], taps, cg4, w, ob, nv, &mut acc)?;
+                    self.fix_border(&mut acc, &mut wt, stride, mr, o0, nc, p0, &padsum, z);
+                    let r = Rows { w_tile: if self.border_fix { Some(&wt) } else { None }, ..Rows::default() };
+                    epilogue::apply(self.isa, &cols, &r, &acc, stride, mr, o0, nc, &mut ft, stride);
+                    for j in 0..nc {
+                        let dst = &mut rows[o0 + j][p0 - lo..p0 - lo + mr];
+                        for (i, d) in dst.iter_mut().enumerate() {
+                            *d = ft[i * stride + j];
+                        }
+                    }
+                    p0 += mr;
+                }
+                ob += nv;
+            }
+        }
+        Ok(())
+    }
+
+    /// Border correction of a tile (see the module doc); a no-op unless `border_fix`.
+    #[allow(clippy::too_many_arguments)]
+    fn fix_border(
+        &self,
+        acc: &mut [i32],
+        wt: &mut [i32],
+        stride: usize,
+        mr: usize,
+        o0: usize,
+        nc: usize,
+        p0: usize,
+        padsum: &dyn Fn(usize, usize) -> i32,
+        z: i64,
+    ) {
+        if !self.border_fix {
+            return;
+        }
+        let d = (self.pv as i64 - z) as i32;
+        for i in 0..mr {
+            for j in 0..nc {
+                let ps = padsum(o0 + j, p0 + i);
+                acc[i * stride + j] = acc[i * stride + j].wrapping_sub(d.wrapping_mul(ps));
+                wt[i * stride + j] = self.colsum[o0 + j].wrapping_sub(ps);
+            }
+        }
+    }
+}
+
+/// Run-time geometry shared by the tasks.
+struct Geo {
+    outd: [usize; 3],
+    pb: [usize; 3],
+    ind: [usize; 3],
+    dp: [usize; 3],
+    cp: usize,
+    img: usize,
+    stride: [usize; 3],
+}

@@ -1,0 +1,141 @@
+//! The INT8.md §4 f32 epilogue on an i32 tile, per element in this exact order (no FMA: Rust
+//! never contracts `a*b + c`):
+//! ```text
+//! S = acc + col_add[n] + row_add[m]          (i32, wrapping: the true S fits i32, rule 5)
+//! t = f32(S)
+//! if frac ≠ 0: W = w_tile[m][n] or w_col[n] + w_row[m];  p = frac·f32(W);  t = t − p
+//! y = t·M[n] ; if bias: y = y + b[n] ; ReLU: y > 0 ? y : +0 ; Clamp: y < lo ? lo : (y > hi ? hi : y)
+//! ```
+//! Each step is a separate loop over a row so it vectorizes; the per-element operation sequence is
+//! unchanged, so the bits are those of the scalar formula. One generic body, instantiated per ISA.
+
+use crate::isa::Isa;
+
+/// The activation at the end of the block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Act {
+    /// None.
+    None,
+    /// ReLU.
+    Relu,
+    /// Clamp with `lo = f32(min)`, `hi = f32(max)`.
+    Clamp(f32, f32),
+}
+
+/// Per-channel (column) parameters, indexed by global channel.
+#[derive(Debug, Clone, Copy)]
+pub struct Cols<'a> {
+    /// Integer term added to the accumulator (e.g. `−z_a·Σ_k q_w`).
+    pub add: &'a [i32],
+    /// Combined scale `M`.
+    pub scale: &'a [f32],
+    /// Bias.
+    pub bias: Option<&'a [f32]>,
+    /// `f32(frac)` of the activation zero point, 0 when none.
+    pub frac: f32,
+    /// Column part of `W`.
+    pub w: &'a [i32],
+    /// Activation.
+    pub act: Act,
+}
+
+/// Per-row parameters of one tile.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rows<'a> {
+    /// Integer term per row (act × act MatMul).
+    pub add: Option<&'a [i32]>,
+    /// Row part of `W`.
+    pub w: Option<&'a [i32]>,
+    /// Full `W` per element `[m][stride]` (padding-affected convolution tiles).
+    pub w_tile: Option<&'a [i32]>,
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn body(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+    let add = &c.add[o0..o0 + nc];
+    let scale = &c.scale[o0..o0 + nc];
+    for m in 0..mr {
+        let a = &acc[m * stride..m * stride + nc];
+        let y = &mut out[m * ostride..m * ostride + nc];
+        let ra = r.add.map_or(0, |v| v[m]);
+        for j in 0..nc {
+            y[j] = (a[j].wrapping_add(add[j]).wrapping_add(ra)) as f32;
+        }
+        if c.frac != 0.0 {
+            if let Some(wt) = r.w_tile {
+                let wt = &wt[m * stride..m * stride + nc];
+                for j in 0..nc {
+                    let p = c.frac * (wt[j] as f32);
+                    y[j] -= p;
+                }
+            } else {
+                let wc = &c.w[o0..o0 + nc];
+                let wr = r.w.map_or(0, |v| v[m]);
+                for j in 0..nc {
+                    let p = c.frac * (wc[j].wrapping_add(wr) as f32);
+                    y[j] -= p;
+                }
+            }
+        }
+        for j in 0..nc {
+            y[j] *= scale[j];
+        }
+        if let Some(b) = c.bias {
+            let b = &b[o0..o0 + nc];
+            for j in 0..nc {
+                y[j] += b[j];
+            }
+        }
+        match c.act {
+            Act::None => {}
+            Act::Relu => {
+                for v in y.iter_mut() {
+                    *v = if *v > 0.0 { *v } else { 0.0 };
+                }
+            }
+            Act::Clamp(lo, hi) => {
+                for v in y.iter_mut() {
+                    *v = if *v < lo {
+                        lo
+                    } else if *v > hi {
+                        hi
+                    } else {
+                        *v
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+fn body_avx512(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+    body(c, r, acc, stride, mr, o0, nc, out, ostride)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn body_avx2(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+    body(c, r, acc, stride, mr, o0, nc, out, ostride)
+}
+
+/// Applies the epilogue to rows `0..mr`, columns `0..nc` (global channels `o0..o0+nc`) of an i32
+/// tile with row stride `stride`, writing f32 to `out` with row stride `ostride`. The caller sizes
+/// the slices (`acc` ≥ `mr·stride`, `out` ≥ `(mr−1)·ostride + nc`; column arrays ≥ `o0+nc`; row
+/// arrays ≥ `mr`; `w_tile` uses `stride`).
+#[allow(clippy::too_many_arguments)]
+pub fn apply(isa: Isa, c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.
+        Isa::Avx512Vnni => unsafe { body_avx512(c, r, acc, stride, mr, o0, nc, out, ostride) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avxvnni and avx2 variants both imply avx2 (checked at detection).
+        Isa::AvxVnni | Isa::Avx2 => unsafe { body_avx2(c, r, acc, stride, mr, o0, nc, out, ostride) },
+        _ => body(c, r, acc, stride, mr, o0, nc, out, ostride),
+    }
+}

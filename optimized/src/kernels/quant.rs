@@ -1,0 +1,63 @@
+//! Activation quantization `f32 → level index (u8)`, bit-exact to the FakeQuantize recipe
+//! (SPEC §1.2): `t = (x − il)/(ih − il); t = t·(L−1); r = round_ties_even(t)`, `0` for
+//! `x ≤ il`, `L−1` for `x > ih` (the plan guarantees `il < ih`). Written branch-free so the one
+//! generic body vectorizes (`vdivps`, `vrndscaleps` with round-to-nearest-even); NaN gives 0.
+
+use crate::fq::ActQuant;
+use crate::isa::Isa;
+
+#[inline(always)]
+fn body(q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+    let (il, ih, d, lm1, top) = (q.il, q.ih, q.d, q.lm1, q.lmax as f32);
+    for (o, &x) in dst.iter_mut().zip(src) {
+        let t = (x - il) / d;
+        let t = t * lm1;
+        let r = t.round_ties_even();
+        let r = if x <= il { 0.0 } else if x > ih { top } else { r };
+        *o = r as u8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn body_avx512(q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+    body(q, src, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn body_avx2(q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+    body(q, src, dst)
+}
+
+/// Quantizes `src` into `dst` (`min(len)` elements).
+pub fn quantize(isa: Isa, q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.
+        Isa::Avx512Vnni => unsafe { body_avx512(q, src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avxvnni and avx2 both imply avx2 (checked at detection).
+        Isa::AvxVnni | Isa::Avx2 => unsafe { body_avx2(q, src, dst) },
+        _ => body(q, src, dst),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vector_body_equals_scalar_index_on_edges() {
+        let q = ActQuant::new(-1.0, 1.0, -1.0, 1.0, 256, false);
+        let mut xs: Vec<f32> = (-300..300).map(|i| i as f32 / 255.0).collect();
+        xs.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -1.0, 1.0, 0.0, -0.0, 1e-45]);
+        for isa in crate::isa::detected().unwrap_or_default() {
+            let mut d = vec![0u8; xs.len()];
+            quantize(isa, &q, &xs, &mut d);
+            for (i, &x) in xs.iter().enumerate() {
+                assert_eq!(d[i], q.index(x), "{isa} x={x}");
+            }
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! INT8 MatMul blocks: constant weights (packed once) and activation × activation (both operands
+//! quantized per run). Numpy batch broadcasting, `transpose_a` / `transpose_b`.
+//!
+//! Const weights: `S = T − z_a·Σ_k q_w` with `T = Σ_k r_a·q_w` from the dense kernel.
+//! Act × act: the B side enters the kernel as `r_b − 128` (i8), so
+//! `S = T + (128 − z_b)·Σ_k r_a − z_a·Σ_k r_b + K·z_a·z_b` (all wrapping i32; the true S fits).
+//! With one fractional zero point, `W` is `Σ_k (r_b − z_b)` per column (fraction on a) or
+//! `Σ_k (r_a − z_a)` per row (fraction on b). Output rows are written straight from the tile.
+
+use crate::error::OptError;
+use crate::fq::ActQuant;
+use crate::isa::Isa;
+use crate::kernels::dense::{self, PackedW, MAX_NV};
+use crate::kernels::epilogue::{self, Act, Cols, Rows};
+use crate::kernels::{quant, KernelError};
+use crate::pattern::WeightsQ;
+use conform_ir::{Node, Tensor};
+use rayon::prelude::*;
+
+/// Per-B-batch constant operand.
+#[derive(Debug)]
+struct ConstB {
+    w: PackedW,
+    colsum: Vec<i32>,
+    col_add: Vec<i32>,
+}
+
+/// The second operand.
+#[derive(Debug)]
+enum Second {
+    Const { batch_shape: Vec<usize>, k: usize, n: usize, per: Vec<ConstB>, scale: Vec<f32> },
+    Act(ActQuant),
+}
+
+/// A compiled INT8 MatMul.
+#[derive(Debug)]
+pub struct MatMulExec {
+    isa: Isa,
+    ta: bool,
+    tb: bool,
+    a: ActQuant,
+    second: Second,
+    bias: Option<Vec<f32>>,
+    act_fn: Act,
+    /// Kernel name for reports.
+    pub kernel: String,
+}
+
+fn broadcast_batch(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let r = a.len().max(b.len());
+    let mut o = vec![0; r];
+    for i in 0..r {
+        let da = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
+        let db = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        o[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return None;
+        };
+    }
+    Some(o)
+}
+
+/// Flat index into a batch shape `src` (right-aligned, broadcast) of output batch index `i`.
+fn batch_index(out: &[usize], src: &[usize], mut i: usize) -> usize {
+    let mut r = 0;
+    let mut mul = 1;
+    for k in (0..out.len()).rev() {
+        let coord = i % out[k].max(1);
+        i /= out[k].max(1);
+        if k + src.len() >= out.len() {
+            let d = src[k + src.len() - out.len()];
+            if d != 1 {
+                r += coord * mul;
+            }
+            mul *= d;
+        }
+    }
+    r
+}
+
+impl MatMulExec {
+    /// Compiles a MatMul block; `w` is `None` for act × act (`b` is then B's quantizer).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        isa: Isa,
+        node: &Node,
+        a: ActQuant,
+        b: Option<ActQuant>,
+        w: Option<&WeightsQ>,
+        bias: Option<Vec<f32>>,
+        act_fn: Act,
+    ) -> Result<MatMulExec, OptError> {
+        let err = |m: &str| OptError::layer(node, m);
+        let ta = node.attr_bool_or("transpose_a", false).map_err(|e| OptError::layer(node, e.to_string()))?;
+        let tb = node.attr_bool_or("transpose_b", false).map_err(|e| OptError::layer(node, e.to_string()))?;
+        let second = match (w, b) {
+            (Some(w), _) => {
+                let r = w.shape.len();
+                if r < 2 {
+                    return Err(err("constant MatMul weights of rank < 2"));
+                }
+                let (k, n) = if tb { (w.shape[r - 1], w.shape[r - 2]) } else { (w.shape[r - 2], w.shape[r - 1]) };
+                let batch_shape = w.shape[..r - 2].to_vec();
+                let nb: usize = batch_shape.iter().product();
+                let kg = k.div_ceil(4);
+                let mut per = Vec::with_capacity(nb);
+                for bi in 0..nb {
+                    let off = bi * k * n;
+                    let q = |ni: usize, ki: usize| {
+                        if ki >= k {
+                            0
+                        } else if tb {
+                            w.q[off + ni * k + ki]
+                        } else {
+                            w.q[off + ki * n + ni]
+                        }
+                    };
+                    let packed = PackedW::pack(isa, n, kg, q);
+                    let colsum: Vec<i32> = (0..n).map(|ni| (0..k).map(|ki| q(ni, ki) as i32).sum()).collect();
+                    let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-a.z_int) as i32).collect();
+                    per.push(ConstB { w: packed, colsum, col_add });
+                }
+                let scale = w.scale.iter().map(|&s| a.scale * s).collect();
+                Second::Const { batch_shape, k, n, per, scale }
+            }
+            (None, Some(b)) => Second::Act(b),
+            (None, None) => return Err(err("MatMul block without a second operand")),
+        };
+        let kernel = match second {
+            Second::Const { .. } => format!("{}_gemm_u8s8s32", isa.name()),
+            Second::Act(_) => format!("{}_bmm_u8u8s32", isa.name()),
+        };
+        Ok(MatMulExec { isa, ta, tb, a, second, bias, act_fn, kernel })
+    }
+
+    /// Bytes of packed weights and per-channel parameters held.
+    pub fn resident_bytes(&self) -> usize {
+        let b = 4 * self.bias.as_ref().map_or(0, Vec::len);
+        match &self.second {
+            Second::Const { per, scale, .. } => {
+                b + 4 * scale.len() + per.iter().map(|p| p.w.bytes() + 4 * (p.colsum.len() + p.col_add.len())).sum::<usize>()
+            }
+            Second::Act(_) => b,
+        }
+    }
+
+    /// Quantizes an `[batch…, rows, cols]` f32 operand into `[batch][m][kp]` u8 (transposing when
+    /// the reduction axis is not the last), with row sums over the real K.
+    fn quantize_a(&self, q: &ActQuant, x: &[f32], nb: usize, m: usize, k: usize, kp: usize, trans: bool) -> (Vec<u8>, Vec<i32>) {
+        let mut buf = vec![0u8; nb * m * kp];
+        let mut sums = vec![0i32; nb * m];
+        buf.par_chunks_mut(kp.max(1)).zip(sums.par_iter_mut()).enumerate().for_each(|(row, (dst, s))| {
+            let (bi, mi) = (row / m.max(1), row % m.max(1));
+            let base = bi * m * k;
+            if trans {
+                for ki in 0..k {
+                    dst[ki] = q.index(x[base + ki * m + mi]);
+                }
+            } else {
+                quant::quantize(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
+            }
+            *s = dst[..k].iter().map(|&v| v as i32).sum();
+        });
+        (buf, sums)
+    }
+
+    /// Runs on `a` (and `b` for act × act).
+    pub fn run(&self, node: &Node, a: &Tensor, b: Option<&Tensor>, threads: usize) -> Result<Tensor, OptError> {
+        let err = |m: String| OptError::layer(node, m);
+        let av = a.as_f32().ok_or_else(|| err(format!("INT8 MatMul input must be f32, got {}", a.element_type)))?;
+        let ra = a.shape.len();
+        if ra < 2 {
+            return Err(err("MatMul input of rank < 2".into()));
+        }
+        let (m, ka) = if self.ta { (a.shape[ra - 1], a.shape[ra - 2]) } else { (a.shape[ra - 2], a.shape[ra - 1]) };
+        let a_batch = &a.shape[..ra - 2];
+        let nba: usize = a_batch.iter().product();
+        let kp = ka.div_ceil(4) * 4;
+        let (abuf, asum) = self.quantize_a(&self.a, av, nba, m, ka, kp, self.ta);
+        // Second operand: packed weights per B batch and per-column arrays.
+        let owned: Vec<ConstB>;
+        let (b_batch, n, per, scale_v): (Vec<usize>, usize, &[ConstB], Vec<f32>);
+        let mut row_terms: Option<(i64, i64)> = None; // (128 − z_b, K·z_a·z_b) for act × act
+        let mut w_row_from_a = false;
+        match &self.second {
+            Second::Const { batch_shape, k, n: nn, per: p, scale } => {
+                if *k != ka {
+                    return Err(err(format!("reduction length {ka} does not match the weights' {k}")));
+                }
+                b_batch = batch_shape.clone();
+                n = *nn;
+                per = p;
+                scale_v = scale.clone();
+            }
+            Second::Act(qb) => {
+                let bt = b.ok_or_else(|| err("act × act MatMul needs input 1".into()))?;
+                let bv = bt.as_f32().ok_or_else(|| err(format!("MatMul input 1 must be f32, got {}", bt.element_type)))?;
+                let rb = bt.shape.len();
+                if rb < 2 {
+                    return Err(err("MatMul input 1 of rank < 2".into()));
+                }
+                let (kb, nn) = if self.tb { (bt.shape[rb - 1], bt.shape[rb - 2]) } else { (bt.shape[rb - 2], bt.shape[rb - 1]) };
+                if kb != ka {
+                    return Err(err(format!("reduction lengths differ: {ka} and {kb}")));
+                }
+                let maxq = (ka as i128) * (self.a.max_abs_q() as i128) * (qb.max_abs_q() as i128);
+                if maxq >= 1i128 << 31 {
+                    return Err(err(format!("K={ka}: the i32 accumulator could overflow (INT8.md rule 5)")));
+                }
+                b_batch = bt.shape[..rb - 2].to_vec();
+                n = nn;
+                let nbb: usize = b_batch.iter().product();
+                let kg = ka.div_ceil(4);
+                let mut v = Vec::with_capacity(nbb);
+                for bi in 0..nbb {
+                    let off = bi * ka * nn;
+                    let mut r = vec![0u8; ka * nn];
+                    quant::quantize(self.isa, qb, &bv[off..off + ka * nn], &mut r);
+                    // r is in B's storage order: [k][n], or [n][k] when transposed.
+                    let at = |ni: usize, ki: usize| if self.tb { r[ni * ka + ki] } else { r[ki * nn + ni] };
+                    let w = PackedW::pack(self.isa, nn, kg, |ni, ki| if ki < ka { (at(ni, ki) as i32 - 128) as i8 } else { 0 });
+                    let colsum: Vec<i32> = (0..nn).map(|ni| (0..ka).map(|ki| at(ni, ki) as i32).sum()).collect();
+                    let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-self.a.z_int) as i32).collect();
+                    // W per column (fraction on a): Σ_k (r_b − z_b).
+                    let wcol = colsum.iter().map(|&s| (s as i64 - ka as i64 * qb.z_int) as i32).collect();
+                    v.push(ConstB { w, colsum: wcol, col_add });
+                }
+                owned = v;
+                per = &owned;
+                scale_v = vec![self.a.scale * qb.scale; n];
+                row_terms = Some((128 - qb.z_int, (ka as i64).wrapping_mul(self.a.z_int).wrapping_mul(qb.z_int)));
+                w_row_from_a = qb.frac != 0.0;
+            }
+        }
+        let out_batch = broadcast_batch(a_batch, &b_batch).ok_or_else(|| err(format!("batch dims {a_batch:?} and {b_batch:?} do not broadcast")))?;
+        let nbo: usize = out_batch.iter().product();
+        let out_len = nbo.checked_mul(m).and_then(|v| v.checked_mul(n)).ok_or_else(|| err("output size overflows".into()))?;
+        let mut out = vec![0f32; out_len];
+        // Per-row integer terms of act × act, per A batch.
+        let (row_add, w_row): (Vec<i32>, Vec<i32>) = match row_terms {
+            Some((c1, c2)) => (
+                asum.iter().map(|&s| (s as i64).wrapping_mul(c1).wrapping_add(c2) as i32).collect(),
+                asum.iter().map(|&s| (s as i64 - ka as i64 * self.a.z_int) as i32).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let frac = match &self.second {
+            Second::Act(qb) if qb.frac != 0.0 => qb.frac,
+            _ => self.a.frac,
+        };
+        let lanes = per.first().map_or(16, |p| p.w.lanes);
+        // Tasks: (output batch, first row, rows, first column, columns, output slice).
+        let mut tasks: Vec<(usize, usize, usize, usize, usize, &mut [f32])> = Vec::new();
+        if m == 1 {
+            let nblocks = n.div_ceil(lanes);
+            let parts = if threads <= 1 { 1 } else { (threads * 4).min(nblocks.max(1)) };
+            let cols_per = nblocks.div_ceil(parts.max(1)).max(1) * lanes;
+            for (bi, row) in out.chunks_mut(n.max(1)).enumerate() {
+                let mut c0 = 0;
+                let mut rest = row;
+                while c0 < n {
+                    let w = cols_per.min(n - c0);
+                    let (x, y) = rest.split_at_mut(w);
+                    tasks.push((bi, 0, 1, c0, w, x));
+                    rest = y;
+                    c0 += w;
+                }
+            }
+        } else {
+            let rows_per = 12usize;
+            for (bi, mat) in out.chunks_mut((m * n).max(1)).enumerate() {
+                for (ti, chunk) in mat.chunks_mut((rows_per * n).max(1)).enumerate() {
+                    let r = chunk.len() / n.max(1);
+                    tasks.push((bi, ti * rows_per, r, 0, n, chunk));
+                }
+            }
+        }
+        let run_task = |(bi, m0, mr_total, c0, nc_total, dst): (usize, usize, usize, usize, usize, &mut [f32])| -> Result<(), KernelError> {
+            let ab = batch_index(&out_batch, a_batch, bi);
+            let bb = batch_index(&out_batch, &b_batch, bi);
+            let cb = per.get(bb).ok_or(KernelError("B batch"))?;
+            let zero_w = vec![0i32; if w_row_from_a { n } else { 0 }];
+            // With the fraction on b, W comes from the rows only.
+            let wcol: &[i32] = if w_row_from_a { &zero_w } else { &cb.colsum };
+            let cols = Cols { add: &cb.col_add, scale: &scale_v, bias: self.bias.as_deref(), frac, w: wcol, act: self.act_fn };
+            let mut acc = vec![0i32; 8 * MAX_NV * lanes];
+            let mut bases = [0usize; 8];
+            let ob_first = c0 / lanes;
+            let ob_end = (c0 + nc_total).div_ceil(lanes);
+            let mut ob = ob_first;
+            while ob < ob_end {
+                let nv = MAX_NV.min(ob_end - ob);
+                let mrf = if mr_total == 1 { 1 } else { dense::tile_rows(self.isa, nv) };
+                let stride = nv * lanes;
+                let o0 = ob * lanes;
+                let nc = stride.min(c0 + nc_total - o0);
+                let mut mi = 0;
+                while mi < mr_total {
+                    let mr = mrf.min(mr_total - mi);
+                    for i in 0..mr {
+                        bases[i] = (ab * m + m0 + mi + i) * kp;
+                    }
+                    dense::tile(self.isa, &abuf, &bases[..mr], &[0], kp / 4, &cb.w, ob, nv, &mut acc)?;
+                    let ridx = ab * m + m0 + mi;
+                    let rows = Rows {
+                        add: if row_terms.is_some() { Some(&row_add[ridx..ridx + mr]) } else { None },
+                        w: if w_row_from_a { Some(&w_row[ridx..ridx + mr]) } else { None },
+                        w_tile: None,
+                    };
+                    let off = mi * nc_total + (o0 - c0);
+                    epilogue::apply(self.isa, &cols, &rows, &acc, stride, mr, o0, nc, &mut dst[off..], nc_total);
+                    mi += mr;
+                }
+                ob += nv;
+            }
+            Ok(())
+        };
+        let res: Result<(), KernelError> = tasks.into_par_iter().map(run_task).collect();
+        res.map_err(|e| err(e.to_string()))?;
+        let mut shape = out_batch;
+        shape.extend([m, n]);
+        Tensor::from_f32(shape, out).map_err(|e| err(e.to_string()))
+    }
+}

@@ -1,0 +1,413 @@
+//! Plan compilation and execution.
+//!
+//! [`compile`] decides every candidate main op by the INT8.md rule ([`crate::pattern`]), quantizes
+//! and packs the weights of INT8 blocks once for the chosen ISA (the IR's fp32/int weights are not
+//! kept), works out which nodes still have to run (the weight subgraphs and activation
+//! FakeQuantize nodes of INT8 blocks only run if something else reads them) and keeps a *residual*
+//! copy of the model without its weights blob for the FP32 fallback kernels.
+//!
+//! [`Plan::run`] executes the steps in topological order inside the plan's own rayon pool.
+//! Parallelism is over output channels and positions only, never over a reduction, so outputs
+//! are bit-identical for every thread count. `Plan` is `Send + Sync`.
+
+use crate::conv::ConvExec;
+use crate::error::OptError;
+use crate::fallback;
+use crate::isa::{self, Isa};
+use crate::matmul::MatMulExec;
+use crate::pattern::{self, BlockSpec, Decision, MainKind};
+pub use crate::pattern::ZeroPointPolicy;
+use conform_ir::{Model, Tensor};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Options of [`compile`].
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// ISA variant by name (`avx512vnni`, `avxvnni`, `avx2`, `scalar`, or `mutant:NAME` with the
+    /// `mutants` feature); `None` = the best detected under `CONFORM_MAX_ISA`.
+    pub isa: Option<String>,
+    /// Treatment of fractional activation zero points.
+    pub zero_point: ZeroPointPolicy,
+    /// Worker threads; `None` = all cores.
+    pub threads: Option<usize>,
+}
+
+/// How a node is executed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precision {
+    /// Main op of an INT8 block.
+    Int8,
+    /// Absorbed into the INT8 block whose main op is this node index (bias Add, ReLU/Clamp, the
+    /// activation FakeQuantize).
+    FusedInto(usize),
+    /// Part of a weight subgraph folded into packed weights at compile time.
+    Folded,
+    /// FP32 fallback kernel.
+    Fp32,
+    /// Parameter, Const or Result.
+    Io,
+    /// Not needed by any output (never executed).
+    Unused,
+}
+
+/// The per-node report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeReport {
+    /// Node index.
+    pub node: usize,
+    /// Layer name.
+    pub name: String,
+    /// Layer type.
+    pub op_type: String,
+    /// Kernel name (`avx512vnni_conv_u8s8s32_implicit_gemm`, `fp32:Add`, ...).
+    pub kernel: String,
+    /// Precision used.
+    pub precision: Precision,
+    /// For a candidate main op that falls back, or any non-INT8 op: `code: detail` (INT8.md §1).
+    pub reason: Option<String>,
+}
+
+/// What a run produces.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// One tensor per Result, in the model's Result order.
+    pub outputs: Vec<Tensor>,
+    /// The per-node report (shared with the plan).
+    pub report: Arc<Vec<NodeReport>>,
+}
+
+/// A compiled INT8 block.
+#[derive(Debug)]
+enum BlockExec {
+    Conv(ConvExec),
+    MatMul(MatMulExec),
+}
+
+#[derive(Debug)]
+enum Step {
+    Const { slot: usize, value: Tensor },
+    Fallback { node: usize, inputs: Vec<usize>, first_out: usize },
+    Block { main: usize, exec: BlockExec, inputs: Vec<usize>, out: usize },
+}
+
+/// A compiled plan.
+#[derive(Debug)]
+pub struct Plan {
+    isa: Isa,
+    threads: usize,
+    pool: rayon::ThreadPool,
+    steps: Vec<Step>,
+    params: Vec<(usize, usize)>,
+    results: Vec<usize>,
+    nslots: usize,
+    residual: Option<Model>,
+    residual_nodes: Vec<conform_ir::Node>,
+    report: Arc<Vec<NodeReport>>,
+}
+
+/// Compiles `model` into a plan.
+pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
+    let isa = isa::select(opts.isa.as_deref())?;
+    let threads = opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| OptError::Threads { threads, message: e.to_string() })?;
+    let nodes = model.nodes();
+    let nn = nodes.len();
+    let is_const = pattern::constness(model);
+    let mut decisions: Vec<Option<Decision>> = vec![None; nn];
+    for n in 0..nn {
+        if pattern::is_candidate(model.node(n)) {
+            decisions[n] = Some(pattern::analyze(model, n, opts.zero_point, &is_const)?);
+        }
+    }
+    // Block membership.
+    let mut block_of_output: Vec<Option<usize>> = vec![None; nn];
+    let mut fused_into: Vec<Option<usize>> = vec![None; nn];
+    let mut folded = vec![false; nn];
+    for d in decisions.iter().flatten() {
+        if let Decision::Block(b) = d {
+            block_of_output[b.output] = Some(b.main);
+            for &c in &b.chain {
+                fused_into[c] = Some(b.main);
+            }
+            for &w in &b.weight_nodes {
+                folded[w] = true;
+            }
+        }
+    }
+    let block = |main: usize| -> Option<&BlockSpec> {
+        match decisions[main].as_ref() {
+            Some(Decision::Block(b)) => Some(b),
+            _ => None,
+        }
+    };
+    // Liveness from the Results backwards.
+    let mut needed = vec![false; nn];
+    let mut stack: Vec<usize> = model.results();
+    while let Some(n) = stack.pop() {
+        if needed[n] {
+            continue;
+        }
+        needed[n] = true;
+        let srcs: Vec<usize> = if let Some(main) = block_of_output[n] {
+            let b = block(main).ok_or_else(|| OptError::layer(model.node(main), "internal: block lost"))?;
+            b.act_fq.iter().map(|&f| model.source_of(f, 0).0).collect()
+        } else {
+            model.sources_of(n).iter().map(|&(s, _)| s).collect()
+        };
+        stack.extend(srcs);
+    }
+    // Slots.
+    let mut slot0 = vec![0usize; nn + 1];
+    for n in 0..nn {
+        slot0[n + 1] = slot0[n] + nodes[n].outputs.len().max(1);
+    }
+    let slot = |n: usize, o: usize| slot0[n] + o;
+    let mut steps = Vec::new();
+    let mut report = Vec::with_capacity(nn);
+    let mut params = Vec::new();
+    let mut any_fallback = false;
+    for (pi, &p) in model.parameters().iter().enumerate() {
+        params.push((pi, p));
+    }
+    let mut resident = vec![None; nn];
+    for &n in model.topo_order() {
+        let nd = model.node(n);
+        if !needed[n] {
+            continue;
+        }
+        if nd.is_const() {
+            steps.push(Step::Const { slot: slot(n, 0), value: model.const_tensor(n)? });
+        } else if nd.is_parameter() || nd.is_result() {
+        } else if let Some(main) = block_of_output[n] {
+            let b = block(main).ok_or_else(|| OptError::layer(model.node(main), "internal: block lost"))?;
+            let mnode = model.node(main);
+            let exec = match &b.kind {
+                MainKind::Conv { grouped } => {
+                    let w = b.weights.as_ref().ok_or_else(|| OptError::layer(mnode, "internal: no weights"))?;
+                    BlockExec::Conv(ConvExec::new(isa, mnode, *grouped, w, b.act[0], b.bias.clone(), b.act_fn)?)
+                }
+                MainKind::MatMulConst => BlockExec::MatMul(MatMulExec::new(
+                    isa,
+                    mnode,
+                    b.act[0],
+                    None,
+                    b.weights.as_ref(),
+                    b.bias.clone(),
+                    b.act_fn,
+                )?),
+                MainKind::MatMulAct => BlockExec::MatMul(MatMulExec::new(
+                    isa,
+                    mnode,
+                    b.act[0],
+                    b.act.get(1).copied(),
+                    None,
+                    b.bias.clone(),
+                    b.act_fn,
+                )?),
+            };
+            resident[main] = Some(match &exec {
+                BlockExec::Conv(c) => (c.kernel.clone(), c.resident_bytes()),
+                BlockExec::MatMul(m) => (m.kernel.clone(), m.resident_bytes()),
+            });
+            let inputs = b.act_fq.iter().map(|&f| {
+                let (s, o) = model.source_of(f, 0);
+                slot(s, o)
+            });
+            steps.push(Step::Block { main, exec, inputs: inputs.collect(), out: slot(n, 0) });
+        } else {
+            any_fallback = true;
+            let inputs = model.sources_of(n).iter().map(|&(s, o)| slot(s, o)).collect();
+            steps.push(Step::Fallback { node: n, inputs, first_out: slot(n, 0) });
+        }
+    }
+    for n in 0..nn {
+        let nd = model.node(n);
+        let (kernel, precision, reason) = if let Some(Decision::Block(_)) = &decisions[n] {
+            let k = resident[n].as_ref().map_or_else(|| "int8 (unused)".to_string(), |r| r.0.clone());
+            (k, if needed[block(n).map_or(n, |b| b.output)] { Precision::Int8 } else { Precision::Unused }, None)
+        } else if let Some(m) = fused_into[n] {
+            ("epilogue".to_string(), Precision::FusedInto(m), None)
+        } else if nd.is_parameter() || nd.is_result() || nd.is_const() {
+            ("io".to_string(), if needed[n] || folded[n] { Precision::Io } else { Precision::Unused }, None)
+        } else if !needed[n] && folded[n] {
+            ("packed-weights".to_string(), Precision::Folded, None)
+        } else if !needed[n] && decisions.iter().flatten().any(|d| matches!(d, Decision::Block(b) if b.act_fq.contains(&n))) {
+            let m = decisions
+                .iter()
+                .flatten()
+                .find_map(|d| match d {
+                    Decision::Block(b) if b.act_fq.contains(&n) => Some(b.main),
+                    _ => None,
+                })
+                .unwrap_or(n);
+            ("quantize-in-block".to_string(), Precision::FusedInto(m), None)
+        } else {
+            let reason = match &decisions[n] {
+                Some(Decision::Fallback { reason, detail }) => format!("{reason}: {detail}"),
+                _ => "op-not-int8".to_string(),
+            };
+            (format!("fp32:{}", nd.op_type), if needed[n] { Precision::Fp32 } else { Precision::Unused }, Some(reason))
+        };
+        report.push(NodeReport { node: n, name: nd.name.clone(), op_type: nd.op_type.clone(), kernel, precision, reason });
+    }
+    let results = model
+        .results()
+        .iter()
+        .map(|&r| {
+            let (s, o) = model.sources_of(r).first().copied().unwrap_or((r, 0));
+            slot(s, o)
+        })
+        .collect();
+    let (residual, residual_nodes) = if any_fallback {
+        let mut parts = model.to_parts();
+        parts.weights = Arc::new(Vec::new());
+        for node in parts.nodes.iter_mut() {
+            node.constant = None;
+        }
+        let nodes = parts.nodes.clone();
+        (Some(Model::from_parts(parts)?), nodes)
+    } else {
+        (None, model.nodes().to_vec())
+    };
+    Ok(Plan {
+        isa,
+        threads,
+        pool,
+        steps,
+        params: params.into_iter().map(|(i, p)| (i, slot(p, 0))).collect(),
+        results,
+        nslots: slot0[nn],
+        residual,
+        residual_nodes: residual_nodes.into_iter().map(strip_node).collect(),
+        report: Arc::new(report),
+    })
+}
+
+/// Keeps what error messages and parameter checks need of a node (no rt_info).
+fn strip_node(mut n: conform_ir::Node) -> conform_ir::Node {
+    n.rt_info = None;
+    n.constant = None;
+    n
+}
+
+impl Plan {
+    /// The ISA variant the plan's kernels use.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The per-node report.
+    pub fn report(&self) -> &Arc<Vec<NodeReport>> {
+        &self.report
+    }
+
+    /// Bytes held for INT8 blocks: packed int8 weights (with packing padding) and per-channel
+    /// parameters (scales, compensation sums, bias). Constants kept for FP32 fallback nodes are
+    /// not included (see [`Plan::fallback_const_bytes`]).
+    pub fn resident_weight_bytes(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Block { exec: BlockExec::Conv(c), .. } => c.resident_bytes(),
+                Step::Block { exec: BlockExec::MatMul(m), .. } => m.resident_bytes(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Bytes of constants kept for FP32 fallback nodes.
+    pub fn fallback_const_bytes(&self) -> usize {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Const { value, .. } => value.len() * (value.element_type.bits() as usize).div_ceil(8),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Runs the plan on `inputs` (model parameter order).
+    pub fn run(&self, inputs: &[Tensor]) -> Result<RunOutput, OptError> {
+        if inputs.len() != self.params.len() {
+            return Err(OptError::Input {
+                index: inputs.len(),
+                message: format!("the model has {} parameters, {} inputs given", self.params.len(), inputs.len()),
+            });
+        }
+        let mut vals: Vec<Option<Cow<'_, Tensor>>> = vec![None; self.nslots];
+        for (&(i, s), t) in self.params.iter().zip(inputs) {
+            let p = self.param_node(i);
+            if let Some(p) = p {
+                let shape_ok = p.outputs.first().is_none_or(|port| port.shape.admits(&t.shape));
+                if !shape_ok {
+                    return Err(OptError::Input {
+                        index: i,
+                        message: format!("shape {:?} is not admitted by parameter \"{}\"", t.shape, p.name),
+                    });
+                }
+            }
+            vals[s] = Some(Cow::Borrowed(t));
+        }
+        self.pool.install(|| self.exec(&mut vals))?;
+        let outputs = self
+            .results
+            .iter()
+            .map(|&s| {
+                vals.get(s).and_then(|v| v.as_ref()).map(|c| c.as_ref().clone()).ok_or_else(|| OptError::Input {
+                    index: s,
+                    message: "internal: a result was not computed".into(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RunOutput { outputs, report: Arc::clone(&self.report) })
+    }
+
+    fn param_node(&self, i: usize) -> Option<&conform_ir::Node> {
+        self.residual_nodes.iter().filter(|n| n.is_parameter()).nth(i)
+    }
+
+    fn exec<'a>(&'a self, vals: &mut Vec<Option<Cow<'a, Tensor>>>) -> Result<(), OptError> {
+        let missing = |s: usize| OptError::Input { index: s, message: "internal: value not computed".into() };
+        for step in &self.steps {
+            match step {
+                Step::Const { slot, value } => vals[*slot] = Some(Cow::Borrowed(value)),
+                Step::Fallback { node, inputs, first_out } => {
+                    let model = self.residual.as_ref().ok_or_else(|| missing(*node))?;
+                    let ins: Vec<&Tensor> = inputs
+                        .iter()
+                        .map(|&s| vals[s].as_deref().ok_or_else(|| missing(s)))
+                        .collect::<Result<_, _>>()?;
+                    let outs = fallback::eval_node(model, *node, &ins)?;
+                    for (k, t) in outs.into_iter().enumerate() {
+                        vals[first_out + k] = Some(Cow::Owned(t));
+                    }
+                }
+                Step::Block { main, exec, inputs, out } => {
+                    let node = &self.residual_nodes[*main];
+                    let x = vals[inputs[0]].as_deref().ok_or_else(|| missing(inputs[0]))?;
+                    let y = match exec {
+                        BlockExec::Conv(c) => c.run(node, x, self.threads)?,
+                        BlockExec::MatMul(m) => {
+                            let b = match inputs.get(1) {
+                                Some(&s) => Some(vals[s].as_deref().ok_or_else(|| missing(s))?),
+                                None => None,
+                            };
+                            m.run(node, x, b, self.threads)?
+                        }
+                    };
+                    vals[*out] = Some(Cow::Owned(y));
+                }
+            }
+        }
+        Ok(())
+    }
+}
