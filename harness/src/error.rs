@@ -20,14 +20,9 @@ pub enum CliError {
         /// What stopped the run.
         source: Box<RefError>,
     },
-    /// A `.npy` file could not be read or written.
-    #[error("{path}: {message}")]
-    Npy {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
+    /// A `.npy` file could not be read or written (the message names the file).
+    #[error(transparent)]
+    Npy(Box<conform_ir::npy::NpyError>),
     /// A file or folder could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -60,6 +55,12 @@ pub enum CliError {
 impl From<IrError> for CliError {
     fn from(e: IrError) -> CliError {
         CliError::Ir(Box::new(e))
+    }
+}
+
+impl From<conform_ir::npy::NpyError> for CliError {
+    fn from(e: conform_ir::npy::NpyError) -> CliError {
+        CliError::Npy(Box::new(e))
     }
 }
 

@@ -9,24 +9,15 @@ use std::path::Path;
 
 /// Reads `model.xml` and the `.bin` beside it.
 pub fn model(path: &Path) -> Result<Model, CliError> {
-    Err(CliError::Unavailable {
-        what: format!("reading {}", path.display()),
-        why: "the IR reader (conform_ir::reader) is not in this build yet".into(),
-    })
+    Ok(conform_ir::read_model(path)?)
 }
 
 /// Reads a `.npy` file.
 pub fn npy(path: &Path) -> Result<Tensor, CliError> {
-    Err(CliError::Unavailable {
-        what: format!("reading {}", path.display()),
-        why: "the .npy reader (conform_ir::npy) is not in this build yet".into(),
-    })
+    Ok(conform_ir::npy::read_npy(path)?)
 }
 
 /// Writes a `.npy` file.
-pub fn write_npy(path: &Path, _t: &Tensor) -> Result<(), CliError> {
-    Err(CliError::Unavailable {
-        what: format!("writing {}", path.display()),
-        why: "the .npy writer (conform_ir::npy) is not in this build yet".into(),
-    })
+pub fn write_npy(path: &Path, t: &Tensor) -> Result<(), CliError> {
+    Ok(conform_ir::npy::write_npy(path, t)?)
 }
