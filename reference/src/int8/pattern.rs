@@ -418,14 +418,16 @@ fn single_consumer(model: &Model, node: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// An absorbed epilogue chain: its nodes, bias and activation.
+struct Chain {
+    nodes: Vec<usize>,
+    bias: Option<Vec<f32>>,
+    activation: Option<Activation>,
+}
+
 /// The epilogue chain (INT8.md §1): at most one bias Add along the output-channel axis, then at
 /// most one ReLU or Clamp, each only if the previous output has exactly one consumer.
-fn chain(
-    model: &Model,
-    main: usize,
-    out_rank: usize,
-    channel_axis: usize,
-) -> Check<(Vec<usize>, Option<Vec<f32>>, Option<Activation>)> {
+fn chain(model: &Model, main: usize, out_rank: usize, channel_axis: usize) -> Check<Chain> {
     let mut nodes = Vec::new();
     let mut last = main;
     let mut bias = None;
@@ -463,7 +465,7 @@ fn chain(
             nodes.push(a);
         }
     }
-    Ok((nodes, bias, act))
+    Ok(Chain { nodes, bias, activation: act })
 }
 
 /// Builds the block whose main op is node `i`, or says which rule failed.
@@ -568,7 +570,7 @@ pub(crate) fn build_block(model: &Model, i: usize, policy: ZeroPointPolicy) -> C
         MainOp::Conv { .. } => 1,
         MainOp::MatMul { .. } => out_rank.saturating_sub(1),
     };
-    let (chain_nodes, bias, activation) = chain(model, i, out_rank, channel_axis)?;
+    let Chain { nodes: chain_nodes, bias, activation } = chain(model, i, out_rank, channel_axis)?;
     let output = chain_nodes.last().copied().unwrap_or(i);
     Ok(Block { main: i, act_fq, chain: chain_nodes, output, op, acts, weights: weights_q, bias, activation })
 }
