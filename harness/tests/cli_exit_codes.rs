@@ -1,0 +1,190 @@
+//! The `conform` binary end to end: exit statuses of CONTRACT.md (0 good, 1 conformance failure,
+//! 2 bad input / usage / environment), messages that name the problem, and no panic on malformed
+//! input (a caught panic prints "internal error", which no test may see).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn conform(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run conform: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn assert_exit(o: &Output, code: i32, what: &str) {
+    assert_eq!(o.status.code(), Some(code), "{what}: {}", text(o));
+    assert!(!text(o).contains("internal error"), "{what} panicked: {}", text(o));
+    assert!(!text(o).contains("panicked at"), "{what} panicked: {}", text(o));
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("conform-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+    d
+}
+
+const CASE: &str = "corpus/conv_s2_asympad_relu__mo_u8";
+
+#[test]
+fn version_and_help_exit_0() {
+    let o = conform(&["--version"]);
+    assert_exit(&o, 0, "--version");
+    assert!(String::from_utf8_lossy(&o.stdout).contains(env!("CARGO_PKG_VERSION")));
+    assert_exit(&conform(&["help"]), 0, "help");
+    assert_exit(&conform(&["help", "check"]), 0, "help check");
+    assert_exit(&conform(&["inspect", "--help"]), 0, "inspect --help");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_exit(&conform(&["frobnicate"]), 2, "unknown command");
+    assert_exit(&conform(&["inspect"]), 2, "missing MODEL");
+    assert_exit(&conform(&["infer", "x.xml", "--mode", "int4", "--out", "o"]), 2, "bad --mode");
+    assert_exit(&conform(&["compress", "a.xml", "b.xml", "--form", "zz"]), 2, "bad --form");
+    assert_exit(&conform(&["fuzz", "--time", "1", "--cases", "2"]), 2, "--time with --cases");
+    let o = conform(&["check", CASE, "--engine", "tensorrt"]);
+    assert_exit(&o, 2, "unknown engine");
+    assert!(text(&o).contains("unknown engine"), "{}", text(&o));
+}
+
+#[test]
+fn inspect_reads_a_corpus_model() {
+    let o = conform(&["inspect", &format!("{CASE}/model.xml")]);
+    assert_exit(&o, 0, "inspect");
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("compressed-fq"), "{s}");
+    assert!(s.contains("Convolution"), "{s}");
+}
+
+/// Each malformed input names the file and the problem, and exits 2.
+#[test]
+fn malformed_inputs_exit_2_with_a_message() {
+    let d = tmp("malformed");
+    let good_xml =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(CASE).join("model.xml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let good_bin = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(CASE).join("model.bin"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let write = |name: &str, xml: &str, bin: &[u8]| -> String {
+        let x = d.join(format!("{name}.xml"));
+        std::fs::write(&x, xml).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(d.join(format!("{name}.bin")), bin).unwrap_or_else(|e| panic!("{e}"));
+        x.display().to_string()
+    };
+    let cases: Vec<(&str, String, Vec<u8>, &str)> = vec![
+        ("missing", String::new(), vec![], ""),
+        ("not_xml", "this is not XML <<<".into(), vec![], "not_xml.xml"),
+        ("not_ir", "<?xml version=\"1.0\"?><html><body/></html>".into(), vec![], "not_ir.xml"),
+        ("truncated_bin", good_xml.clone(), good_bin[..good_bin.len() / 2].to_vec(), "truncated_bin"),
+        ("unknown_type", good_xml.replacen("element_type=\"u8\"", "element_type=\"q7\"", 1), good_bin.clone(), "q7"),
+        ("bad_version", good_xml.replacen("version=\"11\"", "version=\"99\"", 1), good_bin.clone(), "99"),
+        ("dangling_edge", good_xml.replacen("to-layer=\"", "to-layer=\"9999", 1), good_bin.clone(), "9999"),
+    ];
+    for (name, xml, bin, needle) in cases {
+        let path =
+            if name == "missing" { d.join("missing.xml").display().to_string() } else { write(name, &xml, &bin) };
+        let o = conform(&["inspect", &path]);
+        assert_exit(&o, 2, name);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("conform: error:"), "{name}: {err}");
+        assert!(err.contains(name.split('_').next().unwrap_or(name)) || err.contains(needle), "{name}: {err}");
+    }
+    // infer with a malformed .npy and with the wrong number of inputs.
+    let npy = d.join("bad.npy");
+    std::fs::write(&npy, b"\x93NUMPY garbage").unwrap_or_else(|e| panic!("{e}"));
+    let out = d.join("out");
+    let o = conform(&[
+        "infer",
+        &format!("{CASE}/model.xml"),
+        "--input",
+        &npy.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_exit(&o, 2, "bad npy");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.npy"));
+    let o = conform(&["infer", &format!("{CASE}/model.xml"), "--out", &out.display().to_string()]);
+    assert_exit(&o, 2, "no inputs");
+    // check on a path that does not exist, and on a folder without cases.
+    assert_exit(&conform(&["check", "no/such/folder"]), 2, "check missing path");
+    assert_exit(&conform(&["check", &d.display().to_string()]), 2, "check folder without cases");
+    // An accepted-findings file that is not the documented JSON.
+    let acc = d.join("accepted.json");
+    std::fs::write(&acc, "{\"not\": \"a list\"}").unwrap_or_else(|e| panic!("{e}"));
+    assert_exit(
+        &conform(&["check", CASE, "--engine", "reference", "--accepted", &acc.display().to_string()]),
+        2,
+        "bad accepted",
+    );
+}
+
+#[test]
+fn infer_writes_outputs_and_their_names() {
+    let d = tmp("infer");
+    let o = conform(&[
+        "infer",
+        &format!("{CASE}/model.xml"),
+        "--input",
+        &format!("{CASE}/input_0.npy"),
+        "--out",
+        &d.display().to_string(),
+        "--trace",
+    ]);
+    assert_exit(&o, 0, "infer");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Convolution"), "trace lists the nodes");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("outputs.json")).unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or(serde_json::Value::Null);
+    // The manifest's output 0 has shape [1, 16, 7, 7].
+    assert_eq!(json.pointer("/0/index").and_then(|v| v.as_u64()), Some(0));
+    assert_eq!(json.pointer("/0/shape"), Some(&serde_json::json!([1, 16, 7, 7])));
+    let t = conform_ir::npy::read_npy(&d.join("output_0.npy")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.shape, vec![1, 16, 7, 7]);
+    assert_eq!(t.element_type, conform_ir::ElementType::F32);
+}
+
+#[test]
+fn check_one_case_writes_json_and_junit() {
+    let d = tmp("check");
+    let json = d.join("r.json");
+    let junit = d.join("r.xml");
+    let o = conform(&[
+        "check",
+        CASE,
+        "--engine",
+        "reference",
+        "--json",
+        &json.display().to_string(),
+        "--junit",
+        &junit.display().to_string(),
+    ]);
+    // The reference may or may not pass here; what is checked is the report's shape.
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", text(&o));
+    assert!(!text(&o).contains("internal error"));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for col in ["case", "check", "engines", "status", "max |Δ|", "max ulp", "bound", "flips", "classification"] {
+        assert!(stdout.contains(col), "table column {col}: {stdout}");
+    }
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_else(|e| panic!("{e}"))).unwrap_or_default();
+    for key in ["schema_version", "tool_version", "machine", "engines", "cases", "summary"] {
+        assert!(r.get(key).is_some(), "JSON key {key}");
+    }
+    let checks = r.pointer("/cases/0/checks").and_then(|c| c.as_array()).cloned().unwrap_or_default();
+    assert!(checks.iter().any(|c| c.get("check").and_then(|v| v.as_str()) == Some("manifest")
+        && c.get("status").and_then(|v| v.as_str()) == Some("PASSED")));
+    for c in &checks {
+        for key in ["check", "engines", "status", "max_abs", "max_ulp", "bound", "flips", "classification", "detail"] {
+            assert!(c.get(key).is_some(), "check key {key}");
+        }
+    }
+    let x = std::fs::read_to_string(&junit).unwrap_or_else(|e| panic!("{e}"));
+    assert!(x.starts_with("<?xml") && x.contains("<testsuites") && x.contains("conv_s2_asympad_relu__mo_u8"));
+}
