@@ -99,8 +99,9 @@ fn accumulate_tap(g: &super::geometry::Geom, acc: &mut [f32], x: &[f32], wv: f32
 
 /// ConvolutionBackpropData-1 (weights `[IC, OC, k..]`, optional `output_shape` input).
 ///
-/// Output size per axis: `s·(in−1) + d·(k−1) + 1 − pb − pe + output_padding`. Output-centric, per
-/// FP32.md: for each output element `acc = 0`; input channels ascending; taps row-major whose input
+/// Output size per axis: `s·(in−1) + d·(k−1) + 1 − pb − pe + output_padding` (explicit pads).
+/// Output-centric, per FP32.md: for each output element `acc = 0`; input channels ascending; taps
+/// in reverse row-major order whose input
 /// position `(o + pb − k·d) / s` is an integer inside the input: `acc = acc + x·w`. No bias.
 pub(crate) fn backprop_data(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(2, 3)?;
@@ -120,23 +121,26 @@ pub(crate) fn backprop_data(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
         return Err(cx.err(format!("data has {} channels, the weights {ic}", xs[1])));
     }
     let node = cx.node;
-    let strides = node.attr_usize_list("strides")?;
+    let strides = node.attr_usize_list_or("strides", vec![1; nsp])?;
     let dil = node.attr_usize_list_or("dilations", vec![1; nsp])?;
     let outpad = node.attr_usize_list_or("output_padding", vec![0; nsp])?;
     let auto_pad = node.attr("auto_pad").map(str::trim).unwrap_or("explicit");
-    let (mut pb, mut pe) = match auto_pad {
-        "explicit" | "notset" | "" => {
-            (node.attr_usize_list_or("pads_begin", vec![0; nsp])?, node.attr_usize_list_or("pads_end", vec![0; nsp])?)
-        }
-        "valid" | "same_upper" | "same_lower" => (vec![0; nsp], vec![0; nsp]),
+    let explicit = match auto_pad {
+        "explicit" | "notset" | "" => true,
+        "valid" | "same_upper" | "same_lower" => false,
         other => return Err(cx.err(format!("auto_pad \"{other}\" is not supported"))),
+    };
+    let (pads_begin, pads_end) = if explicit {
+        (node.attr_usize_list_or("pads_begin", vec![0; nsp])?, node.attr_usize_list_or("pads_end", vec![0; nsp])?)
+    } else {
+        (vec![0; nsp], vec![0; nsp])
     };
     for (name, v) in [
         ("strides", &strides),
         ("dilations", &dil),
         ("output_padding", &outpad),
-        ("pads_begin", &pb),
-        ("pads_end", &pe),
+        ("pads_begin", &pads_begin),
+        ("pads_end", &pads_end),
     ] {
         if v.len() != nsp {
             return Err(cx.err(format!("{name} has {} values for {nsp} spatial axes", v.len())));
@@ -146,42 +150,54 @@ pub(crate) fn backprop_data(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
         return Err(cx.err("strides and dilations must be positive"));
     }
     let kernel = &ws[2..];
-    // Full (unpadded) output extent per axis.
-    let full: Vec<usize> = (0..nsp)
-        .map(|a| {
-            strides[a]
-                .checked_mul(xs[2 + a].saturating_sub(1))
-                .and_then(|v| v.checked_add(dil[a].checked_mul(kernel[a].saturating_sub(1))?))
-                .and_then(|v| v.checked_add(1 + outpad[a]))
-                .ok_or_else(|| cx.err("output size overflows"))
-        })
-        .collect::<Result<_, _>>()?;
-    let out_sp: Vec<usize> = if cx.inputs.len() == 3 {
+    if xs[2..].contains(&0) || kernel.contains(&0) {
+        return Err(cx.err("empty input or kernel axis"));
+    }
+    let requested = if cx.inputs.len() == 3 {
         let req = cx.int_input(2)?;
-        if req.len() != nsp || req.iter().any(|&v| v < 0) {
-            return Err(cx.err(format!("output_shape {req:?} must hold {nsp} non-negative sizes")));
+        if req.len() != nsp || req.iter().any(|&v| v <= 0) {
+            return Err(cx.err(format!("output_shape {req:?} must hold {nsp} positive sizes")));
         }
-        if !matches!(auto_pad, "same_upper" | "same_lower") {
-            return Err(cx.err("an output_shape input is supported with auto_pad same_upper/same_lower only"));
-        }
-        for a in 0..nsp {
-            let total = full[a].checked_sub(req[a] as usize).ok_or_else(|| cx.err("output_shape too large"))?;
-            let (small, big) = (total / 2, total - total / 2);
-            (pb[a], pe[a]) = if auto_pad == "same_upper" { (small, big) } else { (big, small) };
-        }
-        req.iter().map(|&v| v as usize).collect()
+        Some(req.iter().map(|&v| v as usize).collect::<Vec<_>>())
     } else {
-        if matches!(auto_pad, "same_upper" | "same_lower") {
-            return Err(cx.err("auto_pad same_upper/same_lower needs the output_shape input"));
-        }
-        (0..nsp)
-            .map(|a| {
-                full[a]
-                    .checked_sub(pb[a] + pe[a])
-                    .ok_or_else(|| cx.err(format!("spatial axis {a}: pads exceed the output")))
-            })
-            .collect::<Result<_, _>>()?
+        None
     };
+    // Per axis: the full extent s·(in−1) + d·(k−1) + 1 + output_padding, then the output size and
+    // the leading pad (ConvolutionBackpropData-1 spec): output_shape given → total pad split
+    // same_lower-style for same_lower, same_upper-style otherwise; explicit → out = full − pb − pe;
+    // valid → no pad; same_* → out = in·s.
+    let split = |total: usize| if auto_pad == "same_lower" { total - total / 2 } else { total / 2 };
+    let mut pb = vec![0; nsp];
+    let mut out_sp = vec![0; nsp];
+    for a in 0..nsp {
+        let full = strides[a]
+            .checked_mul(xs[2 + a] - 1)
+            .and_then(|v| v.checked_add(dil[a].checked_mul(kernel[a] - 1)?))
+            .and_then(|v| v.checked_add(1))
+            .and_then(|v| v.checked_add(outpad[a]))
+            .ok_or_else(|| cx.err("output size overflows"))?;
+        (pb[a], out_sp[a]) = match (&requested, explicit, auto_pad) {
+            (Some(req), _, _) => {
+                let total = full
+                    .checked_sub(req[a])
+                    .ok_or_else(|| cx.err(format!("output_shape {} exceeds the full size {full}", req[a])))?;
+                (split(total), req[a])
+            }
+            (None, true, _) => {
+                let out = full
+                    .checked_sub(pads_begin[a])
+                    .and_then(|v| v.checked_sub(pads_end[a]))
+                    .filter(|&v| v > 0)
+                    .ok_or_else(|| cx.err(format!("spatial axis {a}: the pads leave no output")))?;
+                (pads_begin[a], out)
+            }
+            (None, false, "valid") => (0, full),
+            (None, false, _) => {
+                let out = xs[2 + a].checked_mul(strides[a]).ok_or_else(|| cx.err("output size overflows"))?;
+                (split(full.saturating_sub(out)), out)
+            }
+        };
+    }
     // Lift to three spatial axes.
     let lift = |v: &[usize], fill: usize| -> [usize; 3] {
         let mut r = [fill; 3];
@@ -208,12 +224,12 @@ pub(crate) fn backprop_data(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
             for c in 0..ic {
                 let xc = &x[(b * ic + c) * in_sz..][..in_sz];
                 let wc = &w[(c * oc + o) * taps..][..taps];
-                let mut t = 0;
-                for kd in 0..k3[0] {
-                    for kh in 0..k3[1] {
-                        for kw in 0..k3[2] {
-                            let wv = wc[t];
-                            t += 1;
+                // Taps in reverse row-major order (FP32.md): OpenVINO convolves the zero-stuffed
+                // input with the spatially flipped filter.
+                for kd in (0..k3[0]).rev() {
+                    for kh in (0..k3[1]).rev() {
+                        for kw in (0..k3[2]).rev() {
+                            let wv = wc[(kd * k3[1] + kh) * k3[2] + kw];
                             for od in 0..outp[0] {
                                 let Some(id) = src(0, od, kd) else { continue };
                                 for oh in 0..outp[1] {

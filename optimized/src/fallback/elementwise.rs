@@ -173,11 +173,12 @@ pub(crate) fn unary(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
         "Sqrt" => map_unary(cx, f32::sqrt),
         "ReLU" | "Relu" => map_unary(cx, |x| if x > 0.0 { x } else { 0.0 }),
         "Sigmoid" => map_unary(cx, sigmoid),
-        // HSwish-4: t = x + 3; t = max(t,0); t = min(t,6); y = x·t; y = y / 6.
+        // HSwish-4 (FP32.md, std::max/std::min semantics so a NaN survives):
+        // t = x + 3; t = t < 0 ? 0 : t; t = 6 < t ? 6 : t; y = x·t; y = y / 6.
         "HSwish" => map_unary(cx, |x| {
             let t = x + 3.0f32;
-            let t = t.max(0.0f32);
-            let t = t.min(6.0f32);
+            let t = if t < 0.0 { 0.0 } else { t };
+            let t = if 6.0 < t { 6.0 } else { t };
             let y = x * t;
             y / 6.0f32
         }),
@@ -202,19 +203,19 @@ pub(crate) fn unary(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     }
 }
 
-/// Swish-4: `x / (1 + exp(−β·x))`, β from the optional second input (default 1).
+/// Swish-4, β from the optional second input (default 1). FP32.md: `e = exp((−x)·β)` in f32, then
+/// `f32(f64(x) / (1.0 + f64(e)))` (OpenVINO's `v / (1.0 + std::exp(-v * beta))` has a double `1.0`).
 pub(crate) fn swish(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(1, 2)?;
     let beta = if cx.inputs.len() == 2 { cx.f32_scalar(1)? } else { 1.0 };
     map_unary(cx, move |x| {
-        let bx = beta * x;
-        let e = (-bx).exp();
-        let d = 1.0f32 + e;
-        x / d
+        let e = ((-x) * beta).exp();
+        (f64::from(x) / (1.0f64 + f64::from(e))) as f32
     })
 }
 
-/// HardSigmoid-1: `max(0, min(1, α·x + β))` as `t = α·x; t = t + β; min then max`; α, β are scalar inputs.
+/// HardSigmoid-1, α and β scalar inputs. FP32.md: `t = α·x; t = t + β; m = t < 1 ? t : 1;
+/// y = 0 < m ? m : 0` (NaN gives 1).
 pub(crate) fn hard_sigmoid(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(3, 3)?;
     let alpha = cx.f32_scalar(1)?;
@@ -222,8 +223,12 @@ pub(crate) fn hard_sigmoid(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     map_unary(cx, move |x| {
         let t = alpha * x;
         let t = t + beta;
-        let t = t.min(1.0f32);
-        t.max(0.0f32)
+        let m = if t < 1.0 { t } else { 1.0 };
+        if 0.0 < m {
+            m
+        } else {
+            0.0
+        }
     })
 }
 

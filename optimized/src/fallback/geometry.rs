@@ -24,6 +24,17 @@ pub(crate) struct Geom {
     pub output: [usize; 3],
 }
 
+/// `rounding_type` of pooling: how a partial last window counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rounding {
+    /// Only whole windows (convolutions always).
+    Floor,
+    /// A window may overhang the end padding.
+    Ceil,
+    /// Like `Ceil`, but a last window starting beyond input + pads_begin is dropped (MaxPool-14).
+    CeilTorch,
+}
+
 /// Window attributes as read from a layer, for `n` spatial axes.
 pub(crate) struct WindowAttrs {
     pub kernel: Vec<usize>,
@@ -33,8 +44,8 @@ pub(crate) struct WindowAttrs {
     pub pads_end: Vec<usize>,
     /// `explicit`/`notset`, `valid`, `same_upper`, `same_lower`.
     pub auto_pad: String,
-    /// `rounding_type="ceil"` (pooling only).
-    pub ceil: bool,
+    /// `rounding_type` (pooling only).
+    pub rounding: Rounding,
 }
 
 impl WindowAttrs {
@@ -44,19 +55,20 @@ impl WindowAttrs {
         let node = cx.node;
         let dilations = if with_dilations { node.attr_usize_list_or("dilations", vec![1; n])? } else { vec![1; n] };
         let rounding = node.attr("rounding_type").map(str::trim).unwrap_or("floor");
-        let ceil = match rounding {
-            "floor" => false,
-            "ceil" => true,
-            other => return Err(cx.err(format!("rounding_type \"{other}\" is not supported (floor, ceil are)"))),
+        let rounding = match rounding {
+            "floor" => Rounding::Floor,
+            "ceil" => Rounding::Ceil,
+            "ceil_torch" => Rounding::CeilTorch,
+            other => return Err(cx.err(format!("rounding_type \"{other}\" is not supported"))),
         };
         Ok(WindowAttrs {
             kernel,
-            strides: node.attr_usize_list("strides")?,
+            strides: node.attr_usize_list_or("strides", vec![1; n])?,
             dilations,
             pads_begin: node.attr_usize_list_or("pads_begin", vec![0; n])?,
             pads_end: node.attr_usize_list_or("pads_end", vec![0; n])?,
             auto_pad: node.attr("auto_pad").map(str::trim).unwrap_or("explicit").to_string(),
-            ceil,
+            rounding,
         })
     }
 }
@@ -119,7 +131,13 @@ pub(crate) fn resolve(cx: &Ctx<'_>, input: &[usize], a: &WindowAttrs) -> Result<
                     );
                 }
                 let span = padded - eff;
-                let out = if a.ceil { span.div_ceil(s) } else { span / s } + 1;
+                let mut out = match a.rounding {
+                    Rounding::Floor => span / s + 1,
+                    Rounding::Ceil | Rounding::CeilTorch => span.div_ceil(s) + 1,
+                };
+                if a.rounding == Rounding::CeilTorch && out > 1 && (out - 1) * s >= x + pb {
+                    out -= 1;
+                }
                 (pb, pe, out)
             }
         };

@@ -430,7 +430,8 @@ pub(crate) fn variadic_split(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError>
     Ok(outs)
 }
 
-/// Pad-1 / Pad-12: `pads_begin`/`pads_end` per axis (negative crops, opset12 only); modes
+/// Pad-1 / Pad-12: `pads_begin`/`pads_end` per axis (negative pads crop, as OpenVINO's reference
+/// does for both versions); modes
 /// `constant` (value input 3, default 0), `edge`, `reflect` (mirror without the edge),
 /// `symmetric` (mirror with the edge).
 pub(crate) fn pad(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
@@ -441,15 +442,11 @@ pub(crate) fn pad(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     if pb.len() != rank || pe.len() != rank {
         return Err(cx.err(format!("pads have {} and {} values for rank {rank}", pb.len(), pe.len())));
     }
-    let negative_ok = cx.node.version == "opset12";
     let mode = cx.node.attr("pad_mode").map(str::trim).unwrap_or("constant");
     let mut maps = Vec::with_capacity(rank);
     for a in 0..rank {
         let d = t.shape[a] as i64;
         let (b, e) = (pb[a], pe[a]);
-        if !negative_ok && (b < 0 || e < 0) {
-            return Err(cx.err(format!("negative pads ({b}, {e}) need Pad-12")));
-        }
         let len = d
             .checked_add(b)
             .and_then(|v| v.checked_add(e))

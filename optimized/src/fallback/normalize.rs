@@ -6,12 +6,28 @@ use super::ctx::{Ctx, FallbackError};
 use conform_ir::Tensor;
 use rayon::prelude::*;
 
-/// SoftMax-8 along `axis`: `m = max` (row-major along the axis, `v > m ? v : m` from −inf);
-/// `e_i = exp(x_i − m)`; `s = Σ e_i` ascending from 0; `y_i = e_i / s`.
+/// One step of OpenVINO's compensated (Kahan) summation, `details::kahan_summation` of
+/// `ov::reference::reduce_sum` (FP32.md): while the element and the running sum are both finite,
+/// `y = x − c; t = s + y; c = (t − s) − y; s = t`; otherwise `s = x + s`.
+#[inline(always)]
+pub(crate) fn kahan_step(s: &mut f32, c: &mut f32, x: f32) {
+    if x.is_finite() && s.is_finite() {
+        let y = x - *c;
+        let t = *s + y;
+        *c = (t - *s) - y;
+        *s = t;
+    } else {
+        *s = x + *s;
+    }
+}
+
+/// SoftMax-1/8 along `axis` (FP32.md, `ov::reference::softmax`): `m` starts at the lowest finite
+/// f32 and becomes `x` when `m < x` (row-major along the axis); `e_i = exp(x_i − m)`; `s` is the
+/// Kahan sum of the `e_i` in order; `y_i = e_i / s`.
 pub(crate) fn softmax(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(1, 1)?;
     let (x, shape) = cx.f32_input(0)?;
-    let axis = cx.axis(cx.node.attr_parse_or::<i64>("axis", 1, "an integer")?, shape.len())?;
+    let axis = cx.axis(cx.node.attr_i64("axis")?, shape.len())?;
     let len = shape[axis];
     let inner: usize = shape[axis + 1..].iter().product();
     let mut out = cx.zeros(x.len())?;
@@ -19,24 +35,27 @@ pub(crate) fn softmax(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     if block == 0 {
         return Ok(vec![cx.f32_tensor(shape.to_vec(), out)?]);
     }
-    // Each block (one outer index) is independent; within it, the `inner` lanes are processed
-    // side by side (contiguous loads), each lane keeping the contract's sequential order.
+    // Each block (one outer index) is independent; within it the `inner` lanes are processed side
+    // by side (contiguous loads), each lane keeping the contract's sequential order.
     out.par_chunks_mut(block).zip(x.par_chunks(block)).for_each(|(o, x)| {
-        let mut m = vec![f32::NEG_INFINITY; inner];
+        let mut m = vec![f32::MIN; inner];
         for i in 0..len {
             for (m, &v) in m.iter_mut().zip(&x[i * inner..(i + 1) * inner]) {
-                if v > *m {
+                if *m < v {
                     *m = v;
                 }
             }
         }
         let mut s = vec![0.0f32; inner];
+        let mut c = vec![0.0f32; inner];
         for i in 0..len {
             let row = i * inner..(i + 1) * inner;
-            for (((o, &v), &m), s) in o[row.clone()].iter_mut().zip(&x[row]).zip(&m).zip(s.iter_mut()) {
+            for ((((o, &v), &m), s), c) in
+                o[row.clone()].iter_mut().zip(&x[row]).zip(&m).zip(s.iter_mut()).zip(c.iter_mut())
+            {
                 let e = (v - m).exp();
                 *o = e;
-                *s += e;
+                kahan_step(s, c, e);
             }
         }
         for i in 0..len {
@@ -48,7 +67,8 @@ pub(crate) fn softmax(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     Ok(vec![cx.f32_tensor(shape.to_vec(), out)?])
 }
 
-/// ReduceMean-1: `acc = 0`, the reduced elements in row-major order, `acc / count`.
+/// ReduceMean-1 (FP32.md, `ov::reference::reduce_mean`): the Kahan sum of the reduced elements in
+/// row-major order, divided by `f32(in_elements / out_elements)`.
 pub(crate) fn reduce_mean(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(2, 2)?;
     let (x, shape) = cx.f32_input(0)?;
@@ -76,7 +96,8 @@ pub(crate) fn reduce_mean(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     let kept_strides: Vec<usize> = (0..rank).filter(|&a| !reduced[a]).map(|a| strides[a]).collect();
     let n_out = cx.count(&kept_dims)?;
     let mut out = cx.zeros(n_out)?;
-    let divisor = count as f32;
+    // Integer division first, as OpenVINO (equal to `count` unless the output is empty).
+    let divisor = x.len().checked_div(n_out).unwrap_or(0) as f32;
     out.par_iter_mut().enumerate().with_min_len(64).for_each(|(o, y)| {
         let mut base = 0;
         let mut r = o;
@@ -84,9 +105,9 @@ pub(crate) fn reduce_mean(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
             base += (r % kept_dims[k]) * kept_strides[k];
             r /= kept_dims[k];
         }
-        let mut acc = 0.0f32;
+        let (mut acc, mut comp) = (0.0f32, 0.0f32);
         for &off in &offs {
-            acc += x[base + off];
+            kahan_step(&mut acc, &mut comp, x[base + off]);
         }
         *y = acc / divisor;
     });

@@ -16,10 +16,10 @@ fn pool_geom(cx: &Ctx<'_>, shape: &[usize], dilations: bool) -> Result<Geom, Fal
     resolve(cx, &shape[2..], &attrs)
 }
 
-/// MaxPool-8: `m = −inf`; for each tap in row-major order inside the input, `v > m ? v : m`; the
-/// index output is the selected tap's flat input index counted from axis `axis` (the first tap
-/// keeps ties). A window with no tap greater than −inf keeps −inf and the index of its first tap
-/// inside the input (0 when it has none).
+/// MaxPool-8 (FP32.md): `m` starts at −FLT_MAX (OpenVINO's `numeric_limits<float>::lowest()`); for
+/// each data tap in row-major order `v > m ? v : m` (first maximum wins, NaN never wins). The index
+/// output is the selected tap's flat index over the whole input, `% Π shape[axis..]` when
+/// `axis ≠ 0`; a window where nothing beats −FLT_MAX reports its plane's first element.
 pub(crate) fn max_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(1, 1)?;
     let (x, shape) = cx.f32_input(0)?;
@@ -46,9 +46,8 @@ pub(crate) fn max_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
             for od in 0..g.output[0] {
                 for oh in 0..g.output[1] {
                     for ow in 0..g.output[2] {
-                        let mut m = f32::NEG_INFINITY;
-                        let mut mi: Option<usize> = None;
-                        let mut first: Option<usize> = None;
+                        let mut m = f32::MIN;
+                        let mut mi = 0usize;
                         for kd in 0..g.kernel[0] {
                             let Some(id) = g.coord(0, od, kd) else { continue };
                             for kh in 0..g.kernel[1] {
@@ -56,17 +55,16 @@ pub(crate) fn max_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
                                 for kw in 0..g.kernel[2] {
                                     let Some(iw) = g.coord(2, ow, kw) else { continue };
                                     let at = (id * g.input[1] + ih) * g.input[2] + iw;
-                                    first.get_or_insert(at);
                                     let v = plane[at];
                                     if v > m {
                                         m = v;
-                                        mi = Some(at);
+                                        mi = at;
                                     }
                                 }
                             }
                         }
                         vo[o] = m;
-                        io[o] = ((base + mi.or(first).unwrap_or(0)) % modulus.max(1)) as i64;
+                        io[o] = ((base + mi) % modulus.max(1)) as i64;
                         o += 1;
                     }
                 }
@@ -82,27 +80,21 @@ pub(crate) fn max_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     Ok(vec![cx.f32_tensor(out_shape.clone(), vals)?, cx.tensor(idx_type, out_shape, idx_data)?])
 }
 
-/// AvgPool-1: `acc = 0`, the window's taps inside the input in row-major order `acc = acc + x`,
-/// then `acc / count`; `count` is the number of taps inside the input with `exclude-pad=true`,
-/// otherwise the number of taps inside the padded input (input plus pads_begin/pads_end).
+/// AvgPool-1 (FP32.md): `acc = 0`; the window's data taps in row-major order `acc = acc + x`; then
+/// `acc / f32(count)`. `count` is every tap of the window (padding and ceil overhang included) when
+/// `exclude-pad=false` and some resolved pad is non-zero, otherwise the data taps only; a window
+/// without any counted tap gives 0.
 pub(crate) fn avg_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(1, 1)?;
     let (x, shape) = cx.f32_input(0)?;
     let g = pool_geom(cx, shape, false)?;
     let exclude = cx.node.attr_bool_or("exclude-pad", false)?;
+    let any_pad = g.pads_begin.iter().chain(&g.pads_end).any(|&p| p != 0);
+    let whole_window = (!exclude && any_pad).then(|| g.kernel.iter().product::<usize>());
     let planes: usize = shape[..2].iter().product();
     let (in_sz, out_sz) = (g.in_size(), g.out_size());
     let n_out = cx.count(&[planes, out_sz])?;
     let mut vals = cx.zeros(n_out)?;
-    // Taps of output `o` on axis `a` inside the padded extent [−pb, in + pe).
-    let padded_taps = |a: usize, o: usize| -> usize {
-        (0..g.kernel[a])
-            .filter(|&k| {
-                let p = o * g.strides[a] + k * g.dilations[a];
-                p < g.input[a] + g.pads_begin[a] + g.pads_end[a]
-            })
-            .count()
-    };
     if n_out > 0 {
         vals.par_chunks_mut(out_sz).enumerate().for_each(|(p, vo)| {
             let plane = &x[p * in_sz..(p + 1) * in_sz];
@@ -123,9 +115,8 @@ pub(crate) fn avg_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
                                 }
                             }
                         }
-                        let count =
-                            if exclude { inside } else { padded_taps(0, od) * padded_taps(1, oh) * padded_taps(2, ow) };
-                        vo[o] = acc / count as f32;
+                        let count = whole_window.unwrap_or(inside);
+                        vo[o] = if count == 0 { 0.0 } else { acc / count as f32 };
                         o += 1;
                     }
                 }

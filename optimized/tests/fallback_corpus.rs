@@ -1,0 +1,93 @@
+//! The FP32 fallback kernels against the reference, node by node, over every corpus model: each
+//! node is fed the reference's FP32 values of its inputs and must reproduce the reference's FP32
+//! outputs bit for bit (FP32.md is the shared contract; the reference is independent code).
+
+mod fallback_common;
+
+use conform_ir::npy::read_npy;
+use conform_ir::read_model;
+use fallback_common::assert_same_bits;
+use optimized::fallback::eval_node;
+use reference::{run, Mode, RefError, RunOptions};
+use std::path::PathBuf;
+
+fn corpus_dirs() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("corpus directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("model.xml").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Runs one model through the reference (FP32, all values kept) and every non-I/O node through the
+/// fallback kernels. Returns (nodes compared, op types seen), or a skip message when the reference
+/// itself cannot run the model yet.
+fn check_model(dir: &std::path::Path) -> Result<(usize, Vec<String>), String> {
+    let model = read_model(&dir.join("model.xml")).map_err(|e| format!("read: {e}"))?;
+    let inputs: Vec<_> = (0..model.parameters().len())
+        .map(|i| read_npy(&dir.join(format!("input_{i}.npy"))).map_err(|e| format!("input {i}: {e}")))
+        .collect::<Result<_, _>>()?;
+    let opts = RunOptions { mode: Mode::Fp32, keep_values: true, ..RunOptions::default() };
+    let out = match run(&model, &inputs, &opts) {
+        Ok(o) => o,
+        Err(e @ RefError::UnsupportedOp { .. }) => return Err(format!("SKIP (reference incomplete): {e}")),
+        Err(e) => panic!("{}: the reference failed: {e}", dir.display()),
+    };
+    let values = out.values.expect("keep_values");
+    let mut compared = 0;
+    let mut ops = Vec::new();
+    for &i in model.topo_order() {
+        let node = model.node(i);
+        if node.is_parameter() || node.is_const() || node.is_result() {
+            continue;
+        }
+        let ins: Vec<_> =
+            model.sources_of(i).iter().map(|&(s, o)| values[s][o].as_ref().expect("kept value")).collect();
+        let got = eval_node(&model, i, &ins).unwrap_or_else(|e| panic!("{}: fallback failed on {e}", dir.display()));
+        for (o, t) in got.iter().enumerate() {
+            let want = values[i][o].as_ref().expect("kept output");
+            assert_same_bits(t, want, &format!("{}: {} output {o}", dir.display(), node.layer_ref()));
+        }
+        compared += 1;
+        if !ops.contains(&node.op_type) {
+            ops.push(node.op_type.clone());
+        }
+    }
+    Ok((compared, ops))
+}
+
+#[test]
+fn every_corpus_node_matches_the_reference_bit_for_bit() {
+    let only = std::env::var("FALLBACK_CORPUS_ONLY").ok();
+    let mut total = 0;
+    let mut models = 0;
+    let mut ops_seen: Vec<String> = Vec::new();
+    for dir in corpus_dirs() {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        match check_model(&dir) {
+            Ok((n, ops)) => {
+                eprintln!("{name}: {n} nodes bit-identical");
+                total += n;
+                models += 1;
+                for op in ops {
+                    if !ops_seen.contains(&op) {
+                        ops_seen.push(op);
+                    }
+                }
+            }
+            Err(msg) => eprintln!("{name}: {msg}"),
+        }
+    }
+    ops_seen.sort();
+    eprintln!("{models} models, {total} nodes; op types: {}", ops_seen.join(", "));
+    if only.is_none() {
+        assert!(models >= 40, "only {models} corpus models could be compared");
+    }
+    assert!(total > 0, "no node was compared");
+}
