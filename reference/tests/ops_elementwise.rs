@@ -95,7 +95,7 @@ fn power_and_sqrt() {
 #[test]
 fn relu_and_clamp() {
     // relu: x > 0 ? x : 0, so NaN -> 0 and -0 -> +0.
-    let (_, y) = run1("Relu", "opset1", &[], &[f(&[4], &[-1., -0.0, 2.5, f32::NAN])]);
+    let (_, y) = run1("ReLU", "opset1", &[], &[f(&[4], &[-1., -0.0, 2.5, f32::NAN])]);
     assert_bits(&y, &[0., 0., 2.5, 0.]);
     // clamp [-1,1]: x < lo ? lo : x > hi ? hi : x (NaN passes through).
     let (_, y) = run1("Clamp", "opset1", &[("min", "-1"), ("max", "1")], &[f(&[5], &[-2., -1., 0.5, 3., f32::NAN])]);

@@ -22,7 +22,8 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
     let r = match op {
         "Sqrt" => unary(ctx, f32::sqrt),
         // ov::reference::relu: `x > 0 ? x : 0` (NaN -> 0).
-        "Relu" => unary(ctx, |x| if x > 0.0 { x } else { 0.0 }),
+        // The IR spells it `ReLU`; `Relu` is the C++ class name.
+        "Relu" | "ReLU" => unary(ctx, |x| if x > 0.0 { x } else { 0.0 }),
         "Exp" => unary(ctx, f32::exp),
         "Tanh" => unary(ctx, f32::tanh),
         "Abs" => unary(ctx, f32::abs),
