@@ -14,10 +14,57 @@ use conform_ir::{Node, Tensor};
 /// Evaluates the ops of this family; `None` for any other op type.
 pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
     match ctx.node.op_type.as_str() {
-        "Convolution" => Some(forward(ctx, false)),
-        "GroupConvolution" => Some(forward(ctx, true)),
-        "ConvolutionBackpropData" => Some(backprop_data(ctx)),
+        "Convolution" => Some(forward::<f32>(ctx, false)),
+        "GroupConvolution" => Some(forward::<f32>(ctx, true)),
+        "ConvolutionBackpropData" => Some(backprop_data::<f32>(ctx)),
         _ => None,
+    }
+}
+
+/// The same ops with each output accumulated in **f64** (products and sums exact to f64, one
+/// rounding to f32 at the end). Not the FP32 mode: this emulates how the corpus generator computed
+/// the fallback of ops OpenVINO's core cannot evaluate (`numpy_f64_op_types`), so tests can tell
+/// summation-order effects from real differences.
+pub fn evaluate_f64_accumulation(ctx: &OpCtx<'_>) -> OpResult {
+    match ctx.node.op_type.as_str() {
+        "Convolution" => Some(forward::<f64>(ctx, false)),
+        "GroupConvolution" => Some(forward::<f64>(ctx, true)),
+        "ConvolutionBackpropData" => Some(backprop_data::<f64>(ctx)),
+        _ => None,
+    }
+}
+
+/// An accumulator of `Σ x·w`: f32 (FP32.md: product rounded, then sum rounded) or f64.
+pub(crate) trait Accumulator: Copy {
+    /// The empty sum.
+    const ZERO: Self;
+    /// `self + x·w`.
+    fn add_product(self, x: f32, w: f32) -> Self;
+    /// The sum rounded to f32.
+    fn to_f32(self) -> f32;
+}
+
+impl Accumulator for f32 {
+    const ZERO: f32 = 0.0;
+    #[inline]
+    fn add_product(self, x: f32, w: f32) -> f32 {
+        self + x * w
+    }
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+impl Accumulator for f64 {
+    const ZERO: f64 = 0.0;
+    #[inline]
+    fn add_product(self, x: f32, w: f32) -> f64 {
+        self + f64::from(x) * f64::from(w)
+    }
+    #[inline]
+    fn to_f32(self) -> f32 {
+        self as f32
     }
 }
 
@@ -77,7 +124,7 @@ fn checked_len(node: &Node, dims: &[usize]) -> Result<usize, RefError> {
 ///
 /// `y[n, g·Og+o, p] = Σ_{c<Cg} Σ_{taps k, row-major} x[n, g·Cg+c, p·s + k·d − pb] · w[g, o, c, k]`,
 /// taps falling into padding skipped; `acc` starts at 0 and each product and sum is rounded to f32.
-fn forward(ctx: &OpCtx<'_>, grouped: bool) -> Result<Vec<Tensor>, RefError> {
+fn forward<A: Accumulator>(ctx: &OpCtx<'_>, grouped: bool) -> Result<Vec<Tensor>, RefError> {
     let node = ctx.node;
     let (x, w) = (input(ctx, 0, "2")?, input(ctx, 1, "2")?);
     let n_sp = spatial_rank(node, x)?;
@@ -130,7 +177,7 @@ fn forward(ctx: &OpCtx<'_>, grouped: bool) -> Result<Vec<Tensor>, RefError> {
                 for od in 0..outd[0] {
                     for oh in 0..outd[1] {
                         for ow in 0..outd[2] {
-                            let mut acc = 0.0f32;
+                            let mut acc = A::ZERO;
                             for c in 0..cg {
                                 let x_c = (n * channels + g * cg + c) * in_sp;
                                 let w_c = w_oc + c * k_sp;
@@ -142,12 +189,12 @@ fn forward(ctx: &OpCtx<'_>, grouped: bool) -> Result<Vec<Tensor>, RefError> {
                                             let Some(iw) = taps[2][ow * k3[2] + kw] else { continue };
                                             let xi = xv[x_c + (id * ind[1] + ih) * ind[2] + iw];
                                             let wi = wv[w_c + (kd * k3[1] + kh) * k3[2] + kw];
-                                            acc += xi * wi;
+                                            acc = acc.add_product(xi, wi);
                                         }
                                     }
                                 }
                             }
-                            y.push(acc);
+                            y.push(acc.to_f32());
                         }
                     }
                 }
@@ -234,7 +281,7 @@ pub fn backprop_axis(
 /// reverse row-major order of the original kernel (kd, kh, kw descending). The zeros OpenVINO
 /// inserts between strided inputs add `0·w = ±0`, which never changes a sum that starts at `+0`
 /// (finite weights), so they are skipped here.
-fn backprop_data(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+fn backprop_data<A: Accumulator>(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
     let node = ctx.node;
     let (x, w) = (input(ctx, 0, "2 or 3")?, input(ctx, 1, "2 or 3")?);
     let n_sp = spatial_rank(node, x)?;
@@ -311,7 +358,7 @@ fn backprop_data(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
             for pd in 0..ax3[0].output {
                 for ph in 0..ax3[1].output {
                     for pw in 0..ax3[2].output {
-                        let mut acc = 0.0f32;
+                        let mut acc = A::ZERO;
                         for c in 0..ci {
                             let x_c = (n * ci + c) * in_sp;
                             let w_c = (c * co + o) * k_sp;
@@ -323,12 +370,12 @@ fn backprop_data(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
                                         let Some(iw) = taps[2][pw * k3[2] + kw] else { continue };
                                         let xi = xv[x_c + (id * ind[1] + ih) * ind[2] + iw];
                                         let wi = wv[w_c + (kd * k3[1] + kh) * k3[2] + kw];
-                                        acc += xi * wi;
+                                        acc = acc.add_product(xi, wi);
                                     }
                                 }
                             }
                         }
-                        y.push(acc);
+                        y.push(acc.to_f32());
                     }
                 }
             }

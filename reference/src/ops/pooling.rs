@@ -28,8 +28,45 @@ use conform_ir::{ElementType, Node, Tensor, TensorData};
 pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
     match ctx.node.op_type.as_str() {
         "MaxPool" => Some(max_pool(ctx)),
-        "AvgPool" => Some(avg_pool(ctx)),
+        "AvgPool" => Some(avg_pool::<f32>(ctx)),
         _ => None,
+    }
+}
+
+/// AvgPool with the sum and the division in **f64**, rounded once to f32: emulates the corpus
+/// generator's numpy fallback (see `convolution::evaluate_f64_accumulation`); not the FP32 mode.
+pub fn evaluate_f64_accumulation(ctx: &OpCtx<'_>) -> OpResult {
+    (ctx.node.op_type == "AvgPool").then(|| avg_pool::<f64>(ctx))
+}
+
+/// Sum and division of AvgPool in f32 (FP32.md) or f64.
+trait Averager: Copy {
+    const ZERO: Self;
+    fn add(self, v: f32) -> Self;
+    fn mean(self, count: usize) -> f32;
+}
+
+impl Averager for f32 {
+    const ZERO: f32 = 0.0;
+    #[inline]
+    fn add(self, v: f32) -> f32 {
+        self + v
+    }
+    #[inline]
+    fn mean(self, count: usize) -> f32 {
+        self / count as f32
+    }
+}
+
+impl Averager for f64 {
+    const ZERO: f64 = 0.0;
+    #[inline]
+    fn add(self, v: f32) -> f64 {
+        self + f64::from(v)
+    }
+    #[inline]
+    fn mean(self, count: usize) -> f32 {
+        (self / count as f64) as f32
     }
 }
 
@@ -239,7 +276,7 @@ fn max_pool(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
     Ok(vec![y, idx])
 }
 
-fn avg_pool(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+fn avg_pool<A: Averager>(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
     let node = ctx.node;
     let x = input(ctx, 0, "1")?;
     let win = window_of(node, x, false)?;
@@ -257,7 +294,7 @@ fn avg_pool(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
         for od in 0..out3[0] {
             for oh in 0..out3[1] {
                 for ow in 0..out3[2] {
-                    let mut acc = 0.0f32;
+                    let mut acc = A::ZERO;
                     let mut count = 0usize;
                     for kd in 0..k3[0] {
                         let td = taps[0][od * k3[0] + kd];
@@ -267,7 +304,7 @@ fn avg_pool(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
                                 let tw = taps[2][ow * k3[2] + kw];
                                 match (td, th, tw) {
                                     (Some(id), Some(ih), Some(iw)) => {
-                                        acc += xv[base + (id * ind[1] + ih) * ind[2] + iw];
+                                        acc = acc.add(xv[base + (id * ind[1] + ih) * ind[2] + iw]);
                                         count += 1;
                                     }
                                     _ if pads_in_avg => count += 1,
@@ -276,7 +313,7 @@ fn avg_pool(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
                             }
                         }
                     }
-                    y.push(if count == 0 { 0.0 } else { acc / count as f32 });
+                    y.push(if count == 0 { 0.0 } else { acc.mean(count) });
                 }
             }
         }
