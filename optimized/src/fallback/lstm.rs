@@ -1,9 +1,13 @@
 //! LSTMSequence-5 in f32, per `reference/FP32.md`: per step and gate row `j`,
-//! `xw = Σ_k X·W[j,k]` and `hr = Σ_k H·R[j,k]` (k ascending, each from 0), `g = xw + hr; g = g + B[j]`;
+//! `xw = Σ_k X·W[j,k]` and `hr = Σ_k H·R[j,k]` (k ascending, each from 0), then `g = xw + (hr + B[j])`
+//! (OpenVINO's `lstm_cell` adds the bias to `H·Rᵀ` first; FP32.md's row says `(xw + hr) + B`, the
+//! reference follows OpenVINO, and so does this kernel);
 //! gates in OpenVINO's `fico` order (forget, input, cell candidate, output);
 //! `C = f·C + i·c` as `t1 = f·C; t2 = i·c; C = t1 + t2`; `H = o·tanh(C)`.
-//! Steps at or beyond a batch item's sequence length write zeros to Y and keep H and C (as
-//! `ov::reference::lstm_sequence`); `reverse` walks each sequence from its last valid step.
+//! Steps at or beyond a batch item's sequence length write zeros to Y; the final Ho/Co of an item
+//! are its state after its last valid step, or zeros when some length differs from the sequence
+//! size and this item's length is 0 or exceeds it (`ov::reference::lstm_sequence`'s masking);
+//! `reverse` walks each item's first `length` steps backwards.
 
 use super::ctx::{Ctx, FallbackError};
 use super::elementwise::sigmoid;
@@ -104,8 +108,10 @@ pub(crate) fn lstm_sequence(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
         let wd = &w[d * g4 * ni..(d + 1) * g4 * ni];
         let rd = &r[d * g4 * hs..(d + 1) * g4 * hs];
         let bd = &bias[d * g4..(d + 1) * g4];
+        let masked = lens.iter().any(|&l| l != nt as i64);
         for b in 0..nb {
             let len = usize::try_from(lens[b]).unwrap_or(0).min(nt);
+            let keeps_state = !masked || (lens[b] >= 1 && lens[b] <= nt as i64);
             let st = (b * nd + d) * hs;
             let mut h = h0[st..st + hs].to_vec();
             let mut c = c0[st..st + hs].to_vec();
@@ -122,8 +128,8 @@ pub(crate) fn lstm_sequence(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
                     for (&hv, &rv) in hp.iter().zip(&rd[j * hs..(j + 1) * hs]) {
                         hr += hv * rv;
                     }
-                    let s = xw + hr;
-                    let mut s = s + bd[j];
+                    let hrb = hr + bd[j];
+                    let mut s = xw + hrb;
                     if clip > 0.0 {
                         s = if s < -clip {
                             -clip
@@ -148,8 +154,10 @@ pub(crate) fn lstm_sequence(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
                     yt[k] = h[k];
                 }
             }
-            ho[st..st + hs].copy_from_slice(&h);
-            co[st..st + hs].copy_from_slice(&c);
+            if keeps_state {
+                ho[st..st + hs].copy_from_slice(&h);
+                co[st..st + hs].copy_from_slice(&c);
+            }
         }
     }
     Ok(vec![
