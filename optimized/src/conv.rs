@@ -152,6 +152,12 @@ impl ConvExec {
                 }));
             }
         }
+        let bias = match bias {
+            Some(b) if b.len() == 1 => Some(vec![b[0]; nch]),
+            Some(b) if b.len() == nch => Some(b),
+            Some(_) => return Err(OptError::layer(node, "bias length does not match the output channels")),
+            None => None,
+        };
         let z = act.z_int;
         let pv = z.clamp(0, 255) as u8;
         let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-z) as i32).collect();

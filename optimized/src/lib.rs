@@ -13,6 +13,7 @@ pub mod fq;
 pub mod isa;
 pub mod kernels;
 pub mod matmul;
+pub mod modelgen;
 #[cfg(feature = "mutants")]
 pub mod mutants;
 pub mod pattern;

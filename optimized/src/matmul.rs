@@ -23,12 +23,14 @@ struct ConstB {
     w: PackedW,
     colsum: Vec<i32>,
     col_add: Vec<i32>,
+    /// `M[n] = s_a·s_w[n]` (per B batch: the weight scale may vary along B's batch axes).
+    scale: Vec<f32>,
 }
 
 /// The second operand.
 #[derive(Debug)]
 enum Second {
-    Const { batch_shape: Vec<usize>, k: usize, n: usize, per: Vec<ConstB>, scale: Vec<f32> },
+    Const { batch_shape: Vec<usize>, k: usize, n: usize, per: Vec<ConstB> },
     Act(ActQuant),
 }
 
@@ -121,13 +123,26 @@ impl MatMulExec {
                     let packed = PackedW::pack(isa, n, kg, q);
                     let colsum: Vec<i32> = (0..n).map(|ni| (0..k).map(|ki| q(ni, ki) as i32).sum()).collect();
                     let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-a.z_int) as i32).collect();
-                    per.push(ConstB { w: packed, colsum, col_add });
+                    let scale = (0..n).map(|ni| a.scale * w.scale.get(bi * n + ni).copied().unwrap_or(0.0)).collect();
+                    per.push(ConstB { w: packed, colsum, col_add, scale });
                 }
-                let scale = w.scale.iter().map(|&s| a.scale * s).collect();
-                Second::Const { batch_shape, k, n, per, scale }
+                if w.scale.len() != nb * n {
+                    return Err(err("weight scales do not match the weights' channels"));
+                }
+                Second::Const { batch_shape, k, n, per }
             }
             (None, Some(b)) => Second::Act(b),
             (None, None) => return Err(err("MatMul block without a second operand")),
+        };
+        let nch = match &second {
+            Second::Const { n, .. } => Some(*n),
+            Second::Act(_) => node.outputs.first().and_then(|p| p.shape.0.last()).and_then(|d| d.as_static()).map(|v| v as usize),
+        };
+        let bias = match (bias, nch) {
+            (Some(b), Some(n)) if b.len() == 1 => Some(vec![b[0]; n]),
+            (Some(b), Some(n)) if b.len() == n => Some(b),
+            (Some(_), _) => return Err(err("bias length does not match the output channels")),
+            (None, _) => None,
         };
         let kernel = match second {
             Second::Const { .. } => format!("{}_gemm_u8s8s32", isa.name()),
@@ -140,8 +155,8 @@ impl MatMulExec {
     pub fn resident_bytes(&self) -> usize {
         let b = 4 * self.bias.as_ref().map_or(0, Vec::len);
         match &self.second {
-            Second::Const { per, scale, .. } => {
-                b + 4 * scale.len() + per.iter().map(|p| p.w.bytes() + 4 * (p.colsum.len() + p.col_add.len())).sum::<usize>()
+            Second::Const { per, .. } => {
+                b + per.iter().map(|p| p.w.bytes() + 4 * (p.colsum.len() + p.col_add.len() + p.scale.len())).sum::<usize>()
             }
             Second::Act(_) => b,
         }
@@ -182,18 +197,17 @@ impl MatMulExec {
         let (abuf, asum) = self.quantize_a(&self.a, av, nba, m, ka, kp, self.ta);
         // Second operand: packed weights per B batch and per-column arrays.
         let owned: Vec<ConstB>;
-        let (b_batch, n, per, scale_v): (Vec<usize>, usize, &[ConstB], Vec<f32>);
+        let (b_batch, n, per): (Vec<usize>, usize, &[ConstB]);
         let mut row_terms: Option<(i64, i64)> = None; // (128 − z_b, K·z_a·z_b) for act × act
         let mut w_row_from_a = false;
         match &self.second {
-            Second::Const { batch_shape, k, n: nn, per: p, scale } => {
+            Second::Const { batch_shape, k, n: nn, per: p } => {
                 if *k != ka {
                     return Err(err(format!("reduction length {ka} does not match the weights' {k}")));
                 }
                 b_batch = batch_shape.clone();
                 n = *nn;
                 per = p;
-                scale_v = scale.clone();
             }
             Second::Act(qb) => {
                 let bt = b.ok_or_else(|| err("act × act MatMul needs input 1".into()))?;
@@ -226,11 +240,10 @@ impl MatMulExec {
                     let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-self.a.z_int) as i32).collect();
                     // W per column (fraction on a): Σ_k (r_b − z_b).
                     let wcol = colsum.iter().map(|&s| (s as i64 - ka as i64 * qb.z_int) as i32).collect();
-                    v.push(ConstB { w, colsum: wcol, col_add });
+                    v.push(ConstB { w, colsum: wcol, col_add, scale: vec![self.a.scale * qb.scale; nn] });
                 }
                 owned = v;
                 per = &owned;
-                scale_v = vec![self.a.scale * qb.scale; n];
                 row_terms = Some((128 - qb.z_int, (ka as i64).wrapping_mul(self.a.z_int).wrapping_mul(qb.z_int)));
                 w_row_from_a = qb.frac != 0.0;
             }
@@ -285,7 +298,7 @@ impl MatMulExec {
             let zero_w = vec![0i32; if w_row_from_a { n } else { 0 }];
             // With the fraction on b, W comes from the rows only.
             let wcol: &[i32] = if w_row_from_a { &zero_w } else { &cb.colsum };
-            let cols = Cols { add: &cb.col_add, scale: &scale_v, bias: self.bias.as_deref(), frac, w: wcol, act: self.act_fn };
+            let cols = Cols { add: &cb.col_add, scale: &cb.scale, bias: self.bias.as_deref(), frac, w: wcol, act: self.act_fn };
             let mut acc = vec![0i32; 8 * MAX_NV * lanes];
             let mut bases = [0usize; 8];
             let ob_first = c0 / lanes;

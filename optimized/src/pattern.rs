@@ -109,49 +109,59 @@ pub fn is_candidate(nd: &Node) -> bool {
     matches!(nd.op_type.as_str(), "Convolution" | "GroupConvolution" | "MatMul")
 }
 
-/// A Const feeding `(node, input)` directly, or through one Convert.
-fn const_input(model: &Model, node: usize, input: usize) -> Option<(usize, Vec<usize>)> {
-    let (src, _) = *model.sources_of(node).get(input)?;
-    let s = model.node(src);
-    if s.is_const() {
-        return Some((src, vec![src]));
+/// A constant read as f32: a `Const` (any type), or `Convert(→f32)` of one. Returns the value and
+/// the nodes involved.
+fn const_f32(model: &Model, node: usize) -> Result<Option<(Tensor, Vec<usize>)>, OptError> {
+    let nd = model.node(node);
+    if nd.is_const() {
+        return Ok(Some((to_f32(model.const_tensor(node)?), vec![node])));
     }
-    if s.op_type == "Convert" {
-        let (c, _) = *model.sources_of(src).first()?;
-        if model.node(c).is_const() {
-            return Some((c, vec![src, c]));
+    if nd.op_type == "Convert" && convert_to_f32(nd)? {
+        let (src, _) = model.source_of(node, 0);
+        if model.node(src).is_const() {
+            return Ok(Some((to_f32(model.const_tensor(src)?), vec![node, src])));
         }
     }
-    None
+    Ok(None)
 }
 
-fn f32_of(model: &Model, c: usize, convert_path: &[usize]) -> Result<Tensor, OptError> {
-    let t = model.const_tensor(c)?;
+fn convert_to_f32(nd: &Node) -> Result<bool, OptError> {
+    Ok(nd.attr_element_type("destination_type").map_err(|e| OptError::layer(nd, e.to_string()))?
+        == conform_ir::ElementType::F32)
+}
+
+fn to_f32(t: Tensor) -> Tensor {
     let v = t.to_f32_vec();
-    // A Convert to f16 would round; only f32 destinations are read exactly here.
-    let _ = convert_path;
-    Ok(Tensor { element_type: conform_ir::ElementType::F32, shape: t.shape, data: conform_ir::TensorData::F32(v) })
+    Tensor { element_type: conform_ir::ElementType::F32, shape: t.shape, data: conform_ir::TensorData::F32(v) }
 }
 
-/// Per-tensor scalar of a range Const: `Err(reason)` when not per-tensor.
-fn scalar_of(t: &Tensor) -> Option<f32> {
-    let v = t.as_f32()?;
-    let first = *v.first()?;
-    if v.iter().all(|&x| x == first || (x.is_nan() && first.is_nan() && false)) {
-        Some(first)
-    } else {
-        None
+/// A plain range input: a `Const` of a float type, read as f32.
+fn range_const(model: &Model, node: usize, input: usize) -> Result<Option<(Tensor, usize)>, OptError> {
+    let (src, _) = model.source_of(node, input);
+    let nd = model.node(src);
+    if !nd.is_const() {
+        return Ok(None);
     }
+    let t = model.const_tensor(src)?;
+    if !t.element_type.is_float() {
+        return Ok(None);
+    }
+    Ok(Some((to_f32(t), src)))
 }
+
+type Check<T> = Result<Result<T, Decision>, OptError>;
 
 /// Rule 2 for one activation input: the producing FakeQuantize and its quantizer.
-fn act_input(model: &Model, main: usize, input: usize, policy: ZeroPointPolicy) -> Result<Result<(usize, ActQuant, bool), Decision>, OptError> {
+fn act_input(model: &Model, main: usize, input: usize, policy: ZeroPointPolicy) -> Check<(usize, ActQuant)> {
     let (fqn, _) = model.source_of(main, input);
     let f = model.node(fqn);
     if f.op_type != "FakeQuantize" {
-        return Ok(Err(fb("act-levels", format!("input {input} is produced by {} \"{}\", not a FakeQuantize", f.op_type, f.name))));
+        return Ok(Err(fb(
+            "act-not-fake-quantize",
+            format!("input {input} is produced by {} \"{}\", not a FakeQuantize", f.op_type, f.name),
+        )));
     }
-    let levels: u64 = f.attr_parse("levels", "an integer").map_err(|e| OptError::layer(f, e.to_string()))?;
+    let levels = f.attr_u64("levels").map_err(|e| OptError::layer(f, e.to_string()))?;
     if levels != 255 && levels != 256 {
         return Ok(Err(fb("act-levels", format!("activation FakeQuantize \"{}\" has levels {levels}", f.name))));
     }
@@ -159,393 +169,390 @@ fn act_input(model: &Model, main: usize, input: usize, policy: ZeroPointPolicy) 
         return Err(OptError::layer(f, "FakeQuantize needs 5 inputs"));
     }
     let mut r = [0f32; 4];
-    for k in 0..4 {
-        let (src, _) = model.source_of(fqn, k + 1);
-        if !model.node(src).is_const() {
-            return Ok(Err(fb("act-ranges-not-constant", format!("range input {} of \"{}\" is not a Const", k + 1, f.name))));
+    for (k, slot) in r.iter_mut().enumerate() {
+        let Some((t, _)) = range_const(model, fqn, k + 1)? else {
+            return Ok(Err(fb(
+                "act-ranges-not-constant",
+                format!("range input {} of \"{}\" is not a float Const", k + 1, f.name),
+            )));
+        };
+        let v = t.as_f32().unwrap_or(&[]);
+        let first = v.first().copied().unwrap_or(f32::NAN);
+        // Per-tensor: every element bitwise equal (so NaN never equals itself, −0 ≠ +0).
+        if v.iter().any(|x| x.to_bits() != first.to_bits()) {
+            return Ok(Err(fb("act-not-per-tensor", format!("range input {} of \"{}\" is not one value", k + 1, f.name))));
         }
-    }
-    for k in 0..4 {
-        let (src, _) = model.source_of(fqn, k + 1);
-        let t = f32_of(model, src, &[])?;
-        match scalar_of(&t) {
-            Some(v) => r[k] = v,
-            None => {
-                return Ok(Err(fb("act-not-per-tensor", format!("range input {} of \"{}\" is not per-tensor", k + 1, f.name))))
-            }
-        }
+        *slot = first;
     }
     let [il, ih, ol, oh] = r;
-    if !(il.is_finite() && ih.is_finite() && ol.is_finite() && oh.is_finite() && il < ih && ol < oh) {
+    if !(r.iter().all(|v| v.is_finite()) && il < ih && ol < oh) {
         return Ok(Err(fb("act-degenerate-range", format!("\"{}\": il={il} ih={ih} ol={ol} oh={oh}", f.name))));
     }
-    let q = ActQuant::new(il, ih, ol, oh, levels as u32, policy == ZeroPointPolicy::Round);
-    let frac_nonzero = fq::split_zero_point(fq::zero_point(ol, oh, levels as u32)).1 != 0.0;
-    Ok(Ok((fqn, q, frac_nonzero)))
+    Ok(Ok((fqn, ActQuant::new(il, ih, ol, oh, levels as u32, policy == ZeroPointPolicy::Round))))
 }
 
-/// How constant weights are given.
-enum WForm {
-    /// expanded / compressed-fq: data values and the FakeQuantize node.
-    Fq { data: Tensor, fq: usize },
-    /// compressed-dq: integer values, optional zero point, scale.
-    Dq { ints: Tensor, zp: Option<Tensor>, scale: Tensor },
-}
-
-fn weight_form(model: &Model, main: usize, nodes: &mut Vec<usize>) -> Result<Option<WForm>, OptError> {
-    let (p, _) = model.source_of(main, 1);
-    let pn = model.node(p);
-    match pn.op_type.as_str() {
-        "FakeQuantize" => {
-            nodes.push(p);
-            let (d, _) = model.source_of(p, 0);
-            let dn = model.node(d);
-            let data = if dn.is_const() && dn.constant.is_some_and(|c| c.element_type.is_float()) {
-                nodes.push(d);
-                model.const_tensor(d)?
-            } else if dn.op_type == "Convert" && dn.attr("destination_type").map(str::trim) == Some("f32") {
-                let (c, _) = model.source_of(d, 0);
-                if !model.node(c).is_const() {
-                    return Ok(None);
-                }
-                nodes.extend([d, c]);
-                model.const_tensor(c)?
-            } else {
-                return Ok(None);
-            };
-            Ok(Some(WForm::Fq { data, fq: p }))
-        }
-        "Multiply" => {
-            nodes.push(p);
-            for (si, di) in [(1usize, 0usize), (0, 1)] {
-                let Some((sc, sp)) = const_input(model, p, si) else { continue };
-                let (dsrc, _) = model.source_of(p, di);
-                let dn = model.node(dsrc);
-                let (conv, zp) = if dn.op_type == "Subtract" {
-                    let Some((zc, zpth)) = const_input(model, dsrc, 1) else { continue };
-                    let (cv, _) = model.source_of(dsrc, 0);
-                    nodes.push(dsrc);
-                    nodes.extend(zpth);
-                    (cv, Some(zc))
-                } else {
-                    (dsrc, None)
-                };
-                let cn = model.node(conv);
-                if cn.op_type != "Convert" {
-                    continue;
-                }
-                let (ic, _) = model.source_of(conv, 0);
-                let icn = model.node(ic);
-                if !icn.is_const() || !icn.constant.is_some_and(|c| c.element_type.is_integer()) {
-                    continue;
-                }
-                nodes.extend(sp);
-                nodes.extend([conv, ic]);
-                let zp = match zp {
-                    Some(z) => Some(model.const_tensor(z)?),
-                    None => None,
-                };
-                return Ok(Some(WForm::Dq { ints: model.const_tensor(ic)?, zp, scale: model.const_tensor(sc)? }));
-            }
-            Ok(None)
-        }
-        _ => Ok(None),
-    }
-}
-
-/// Output channel of every weight element, the channel count and the reduction length.
-fn channel_map(kind: &MainKind, shape: &[usize], transpose_b: bool) -> Option<(Vec<usize>, usize, usize)> {
+/// Channel id of every element of a weight tensor (flat over the channel `axes`) and the count.
+fn channel_ids(shape: &[usize], axes: &[usize]) -> (Vec<usize>, usize) {
     let n: usize = shape.iter().product();
-    match kind {
-        MainKind::Conv { grouped } => {
-            let lead = if *grouped { 2 } else { 1 };
-            if shape.len() < lead + 2 {
-                return None;
-            }
-            let inner: usize = shape[lead..].iter().product();
-            let chans: usize = shape[..lead].iter().product();
-            let k: usize = shape[lead..].iter().product();
-            Some(((0..n).map(|e| e / inner.max(1)).collect(), chans, k))
+    let count: usize = axes.iter().map(|&a| shape[a]).product();
+    let mut strides = vec![1usize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1];
+    }
+    let ids = (0..n)
+        .map(|e| axes.iter().fold(0usize, |acc, &a| acc * shape[a] + (e / strides[a]) % shape[a].max(1)))
+        .collect();
+    (ids, count)
+}
+
+/// One value per channel from a per-element accessor; `None` when a channel holds two different
+/// values (bitwise).
+fn per_channel(ids: &[usize], count: usize, value: impl Fn(usize) -> f32) -> Option<Vec<f32>> {
+    let mut out: Vec<Option<f32>> = vec![None; count];
+    for (e, &c) in ids.iter().enumerate() {
+        let v = value(e);
+        match out[c] {
+            None => out[c] = Some(v),
+            Some(p) if p.to_bits() == v.to_bits() => {}
+            Some(_) => return None,
         }
-        _ => {
-            let r = shape.len();
-            if r < 2 {
-                return None;
-            }
-            let (kdim, ndim) = if transpose_b { (shape[r - 1], shape[r - 2]) } else { (shape[r - 2], shape[r - 1]) };
-            let map = if transpose_b {
-                (0..n).map(|e| (e / kdim.max(1)) % ndim.max(1)).collect()
-            } else {
-                (0..n).map(|e| e % ndim.max(1)).collect()
-            };
-            Some((map, ndim, kdim))
-        }
+    }
+    Some(out.into_iter().map(|v| v.unwrap_or(0.0)).collect())
+}
+
+fn onto(t: &Tensor, shape: &[usize], what: &str) -> Result<(Bcast, Vec<f32>), Decision> {
+    match Bcast::new(&t.shape, shape) {
+        Some(b) => Ok((b, t.to_f32_vec())),
+        None => Err(fb(
+            "weight-scale-not-per-channel",
+            format!("{what} of shape {:?} does not broadcast into the weights {:?}", t.shape, shape),
+        )),
     }
 }
 
-/// Rule 3: quantize constant weights. `Ok(Err(decision))` for a fallback.
-fn quantize_weights(model: &Model, main: usize, kind: &MainKind, transpose_b: bool, nodes: &mut Vec<usize>) -> Result<Result<(WeightsQ, usize), Decision>, OptError> {
-    let Some(form) = weight_form(model, main, nodes)? else {
-        return Ok(Err(fb("weights-not-constant", "input 1 is not one of the expanded, compressed-fq or compressed-dq forms")));
+/// Weights in an FQ form (`expanded`, `compressed-fq`).
+fn weights_fq(model: &Model, fq: usize, data: &Tensor, axes: &[usize], nodes: &mut Vec<usize>) -> Check<WeightsQ> {
+    let f = model.node(fq);
+    let levels = f.attr_u64("levels").map_err(|e| OptError::layer(f, e.to_string()))?;
+    if !(2..=256).contains(&levels) {
+        return Ok(Err(fb("weight-levels", format!("weight FakeQuantize \"{}\" has levels {levels}", f.name))));
+    }
+    let levels = levels as u32;
+    let shape = &data.shape;
+    let mut r: Vec<(Bcast, Vec<f32>)> = Vec::new();
+    for k in 1..5 {
+        let Some((t, c)) = range_const(model, fq, k)? else {
+            return Ok(Err(fb("weight-degenerate-range", format!("range input {k} of \"{}\" is not a float Const", f.name))));
+        };
+        nodes.push(c);
+        match onto(&t, shape, "a weight range") {
+            Ok(x) => r.push(x),
+            Err(d) => return Ok(Err(d)),
+        }
+    }
+    let w = data.to_f32_vec();
+    let at = |j: usize, e: usize| r[j].1[r[j].0.map(e)];
+    let (ids, count) = channel_ids(shape, axes);
+    for e in 0..w.len() {
+        let (il, ih, ol, oh) = (at(0, e), at(1, e), at(2, e), at(3, e));
+        if !([il, ih, ol, oh].iter().all(|v| v.is_finite()) && il < ih && ol < oh) {
+            return Ok(Err(fb("weight-degenerate-range", format!("element {e}: il={il} ih={ih} ol={ol} oh={oh}"))));
+        }
+    }
+    let (Some(ol), Some(oh)) = (per_channel(&ids, count, |e| at(2, e)), per_channel(&ids, count, |e| at(3, e))) else {
+        return Ok(Err(fb("weight-scale-not-per-channel", format!("output ranges of \"{}\" vary off the channel axes", f.name))));
     };
-    let bad_range = |d: String| Ok(Err(fb("weight-degenerate-range", d)));
-    match form {
-        WForm::Fq { data, fq } => {
-            let f = model.node(fq);
-            let levels: u64 = f.attr_parse("levels", "an integer").map_err(|e| OptError::layer(f, e.to_string()))?;
-            if !(2..=256).contains(&levels) {
-                return Ok(Err(fb("weight-levels", format!("weight FakeQuantize \"{}\" has levels {levels}", f.name))));
+    let mut zint = Vec::with_capacity(count);
+    for c in 0..count {
+        let (zi, frac) = fq::split_zero_point(fq::zero_point(ol[c], oh[c], levels));
+        if frac != 0.0 {
+            return Ok(Err(fb("weight-zero-point-fractional", format!("channel {c} of \"{}\"", f.name))));
+        }
+        zint.push(zi);
+    }
+    let mut q = Vec::with_capacity(w.len());
+    for e in 0..w.len() {
+        let v = fq::weight_index(w[e], at(0, e), at(1, e), levels).map(|r| r - zint[ids[e]]);
+        match v.and_then(|v| i8::try_from(v).ok()) {
+            Some(v) => q.push(v),
+            None => return Ok(Err(fb("weight-out-of-i8", format!("element {e}: q_w = {v:?}")))),
+        }
+    }
+    let scale = (0..count).map(|c| fq::scale(ol[c], oh[c], levels)).collect();
+    Ok(Ok(WeightsQ { shape: shape.clone(), q, scale }))
+}
+
+/// `Convert(→f32)` of an integer `Const`.
+fn int_const(model: &Model, node: usize) -> Result<Option<(Tensor, Vec<usize>)>, OptError> {
+    let nd = model.node(node);
+    if nd.op_type != "Convert" || !convert_to_f32(nd)? {
+        return Ok(None);
+    }
+    let (src, _) = model.source_of(node, 0);
+    if !model.node(src).is_const() {
+        return Ok(None);
+    }
+    let t = model.const_tensor(src)?;
+    if !t.element_type.is_integer() {
+        return Ok(None);
+    }
+    Ok(Some((t, vec![node, src])))
+}
+
+/// Weights in the `compressed-dq` form.
+fn weights_dq(model: &Model, mul: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize>, nodes: &mut Vec<usize>) -> Check<WeightsQ> {
+    let name = &model.node(mul).name;
+    for (di, si) in [(0usize, 1usize), (1, 0)] {
+        let (d, _) = model.source_of(mul, di);
+        let (s, _) = model.source_of(mul, si);
+        let Some((scale_t, sn)) = const_f32(model, s)? else { continue };
+        let (data, zp, mut used) = if model.node(d).op_type == "Subtract" {
+            let (x, _) = model.source_of(d, 0);
+            let (z, _) = model.source_of(d, 1);
+            match (int_const(model, x)?, const_f32(model, z)?) {
+                (Some((c, cn)), Some((zt, zn))) => {
+                    let mut u = vec![d];
+                    u.extend(cn);
+                    u.extend(zn);
+                    (c, Some(zt), u)
+                }
+                _ => continue,
             }
-            let levels = levels as u32;
-            let mut r: Vec<(Vec<f32>, Bcast)> = Vec::new();
-            for k in 1..5 {
-                let Some((c, pth)) = const_input(model, fq, k) else {
-                    return bad_range(format!("range input {k} of \"{}\" is not constant", f.name));
+        } else {
+            match int_const(model, d)? {
+                Some((c, cn)) => (c, None, cn),
+                None => continue,
+            }
+        };
+        used.extend(sn);
+        let shape = data.shape.clone();
+        let (ids, count) = channel_ids(&shape, &axes_of(&shape));
+        let (sb, sv) = match onto(&scale_t, &shape, "the dequantization scale") {
+            Ok(x) => x,
+            Err(dd) => return Ok(Err(dd)),
+        };
+        let Some(scale) = per_channel(&ids, count, |e| sv[sb.map(e)]) else {
+            return Ok(Err(fb("weight-scale-not-per-channel", format!("scale of \"{name}\" varies off the channel axes"))));
+        };
+        if let Some(bad) = scale.iter().find(|v| !v.is_finite()) {
+            return Ok(Err(fb("weight-degenerate-range", format!("scale {bad} of \"{name}\""))));
+        }
+        let zpc = match &zp {
+            None => vec![0f32; count],
+            Some(zt) => {
+                let (zb, zv) = match onto(zt, &shape, "the weight zero point") {
+                    Ok(x) => x,
+                    Err(dd) => return Ok(Err(dd)),
                 };
-                nodes.extend(pth);
-                let t = model.const_tensor(c)?;
-                let b = Bcast::new(&t.shape, &data.shape)
-                    .ok_or_else(|| OptError::layer(f, format!("range input {k} does not broadcast to the weights")))?;
-                r.push((t.to_f32_vec(), b));
-            }
-            let w = data.to_f32_vec();
-            let Some((chan, nch, k)) = channel_map(kind, &data.shape, transpose_b) else {
-                return Err(OptError::layer(model.node(main), "weights of unexpected rank"));
-            };
-            let at = |j: usize, e: usize| r[j].0[r[j].1.map(e)];
-            for e in 0..w.len() {
-                let (il, ih, ol, oh) = (at(0, e), at(1, e), at(2, e), at(3, e));
-                if !(il.is_finite() && ih.is_finite() && ol.is_finite() && oh.is_finite() && il < ih && ol < oh) {
-                    return bad_range(format!("element {e}: il={il} ih={ih} ol={ol} oh={oh}"));
+                let Some(z) = per_channel(&ids, count, |e| zv[zb.map(e)]) else {
+                    return Ok(Err(fb("weight-scale-not-per-channel", format!("zero point of \"{name}\" varies off the channel axes"))));
+                };
+                if let Some(bad) = z.iter().find(|v| !(v.is_finite() && v.fract() == 0.0)) {
+                    return Ok(Err(fb("weight-zero-point-fractional", format!("zero point {bad} of \"{name}\""))));
                 }
+                z
             }
-            let mut scale: Vec<Option<(f32, f64)>> = vec![None; nch];
-            for e in 0..w.len() {
-                let (ol, oh) = (at(2, e), at(3, e));
-                let s = fq::scale(ol, oh, levels);
-                let z = fq::zero_point(ol, oh, levels);
-                match scale[chan[e]] {
-                    None => scale[chan[e]] = Some((s, z)),
-                    Some((s0, z0)) if s0.to_bits() == s.to_bits() && z0 == z => {}
-                    Some(_) => return Ok(Err(fb("weight-scale-not-per-channel", format!("channel {} varies at element {e}", chan[e])))),
-                }
+        };
+        let c = data.to_i64_vec();
+        let mut q = Vec::with_capacity(c.len());
+        for (e, &v) in c.iter().enumerate() {
+            let qv = v as i128 - zpc[ids[e]] as f64 as i128;
+            match i8::try_from(qv) {
+                Ok(x) => q.push(x),
+                Err(_) => return Ok(Err(fb("weight-out-of-i8", format!("element {e}: q_w = {qv}")))),
             }
-            let mut zint = vec![0i64; nch];
-            for (c, sz) in scale.iter().enumerate() {
-                if let Some((_, z)) = sz {
-                    let zi = z.round_ties_even();
-                    if (z - zi).abs() > 1e-5 {
-                        return Ok(Err(fb("weight-zero-point-fractional", format!("channel {c}: zero point {z}"))));
-                    }
-                    zint[c] = zi as i64;
-                }
-            }
-            let mut q = Vec::with_capacity(w.len());
-            for e in 0..w.len() {
-                let idx = fq::weight_index(w[e], at(0, e), at(1, e), levels);
-                let v = idx.map(|r| r - zint[chan[e]]);
-                match v {
-                    Some(v) if (-128..=127).contains(&v) => q.push(v as i8),
-                    _ => return Ok(Err(fb("weight-out-of-i8", format!("element {e}: q_w = {v:?}")))),
-                }
-            }
-            let scale = scale.iter().map(|s| s.map_or(0.0, |x| x.0)).collect();
-            Ok(Ok((WeightsQ { shape: data.shape, q, scale }, k)))
         }
-        WForm::Dq { ints, zp, scale } => {
-            let Some((chan, nch, k)) = channel_map(kind, &ints.shape, transpose_b) else {
-                return Err(OptError::layer(model.node(main), "weights of unexpected rank"));
+        nodes.push(mul);
+        nodes.extend(used);
+        return Ok(Ok(WeightsQ { shape, q, scale }));
+    }
+    Ok(Err(fb("weights-not-quantized", format!("\"{name}\" is not Convert(integer Const) → [Subtract] → Multiply(Const)"))))
+}
+
+/// Rule 3: the constant weights feeding input 1.
+fn weights(model: &Model, main: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize>, nodes: &mut Vec<usize>) -> Check<WeightsQ> {
+    let (src, _) = model.source_of(main, 1);
+    let nd = model.node(src);
+    match nd.op_type.as_str() {
+        "FakeQuantize" => {
+            let (d, _) = model.source_of(src, 0);
+            let dn = model.node(d);
+            let stored = if dn.is_const() {
+                true
+            } else if dn.op_type == "Convert" {
+                let (c, _) = model.source_of(d, 0);
+                model.node(c).is_const() && convert_to_f32(dn)?
+            } else {
+                false
             };
-            let node = model.node(main);
-            let sv = scale.to_f32_vec();
-            let sb = Bcast::new(&scale.shape, &ints.shape).ok_or_else(|| OptError::layer(node, "weight scale does not broadcast"))?;
-            let (zv, zb) = match &zp {
-                Some(z) => (
-                    z.to_f32_vec(),
-                    Some(Bcast::new(&z.shape, &ints.shape).ok_or_else(|| OptError::layer(node, "weight zero point does not broadcast"))?),
-                ),
-                None => (Vec::new(), None),
+            let data = if stored { const_f32(model, d)? } else { None };
+            let Some((data, dnodes)) = data else {
+                return Ok(Err(fb("weights-not-constant", format!("the data of weight FakeQuantize \"{}\" is not constant", nd.name))));
             };
-            let zat = |e: usize| zb.as_ref().map_or(0.0, |b| zv[b.map(e)]);
-            let c = ints.to_i64_vec();
-            let mut per: Vec<Option<(f32, f32)>> = vec![None; nch];
-            for e in 0..c.len() {
-                let (s, z) = (sv[sb.map(e)], zat(e));
-                match per[chan[e]] {
-                    None => per[chan[e]] = Some((s, z)),
-                    Some((s0, z0)) if s0.to_bits() == s.to_bits() && z0.to_bits() == z.to_bits() => {}
-                    Some(_) => return Ok(Err(fb("weight-scale-not-per-channel", format!("channel {} varies at element {e}", chan[e])))),
-                }
-            }
-            for (ch, p) in per.iter().enumerate() {
-                if let Some((_, z)) = p {
-                    if !z.is_finite() || z.fract() != 0.0 {
-                        return Ok(Err(fb("weight-zero-point-fractional", format!("channel {ch}: zero point {z}"))));
-                    }
-                }
-            }
-            let mut q = Vec::with_capacity(c.len());
-            for e in 0..c.len() {
-                let z = per[chan[e]].map_or(0.0, |p| p.1) as i64;
-                let v = c[e] - z;
-                if !(-128..=127).contains(&v) {
-                    return Ok(Err(fb("weight-out-of-i8", format!("element {e}: q_w = {v}"))));
-                }
-                q.push(v as i8);
-            }
-            let scale = per.iter().map(|p| p.map_or(0.0, |x| x.0)).collect();
-            Ok(Ok((WeightsQ { shape: ints.shape, q, scale }, k)))
+            nodes.push(src);
+            nodes.extend(dnodes);
+            weights_fq(model, src, &data, &axes_of(&data.shape), nodes)
         }
+        "Multiply" => weights_dq(model, src, axes_of, nodes),
+        "Const" | "Convert" => Ok(Err(fb("weights-not-quantized", format!("weights \"{}\" are not quantized", nd.name)))),
+        _ => Ok(Err(fb("weights-not-constant", format!("weights come from {} \"{}\"", nd.op_type, nd.name)))),
     }
 }
 
-/// The bias of an Add whose other input is a Const broadcasting along the channel axis only.
-fn bias_of(model: &Model, add: usize, from: usize, out_rank: usize, chan_axis: usize, nch: usize) -> Result<Option<Vec<f32>>, OptError> {
-    let srcs = model.sources_of(add);
-    if srcs.len() != 2 {
+/// True when `src` is a FakeQuantize of constant data (a weight FQ rather than an activation FQ).
+fn is_weight_fq(model: &Model, src: usize) -> bool {
+    if model.node(src).op_type != "FakeQuantize" {
+        return false;
+    }
+    let (d, _) = model.source_of(src, 0);
+    let dn = model.node(d);
+    dn.is_const() || (dn.op_type == "Convert" && model.node(model.source_of(d, 0).0).is_const())
+}
+
+/// The bias of an Add whose other input is an f32 Const broadcasting along the channel axis only.
+fn bias_of(model: &Model, add: usize, port: usize, out_rank: usize, chan_axis: usize) -> Result<Option<Vec<f32>>, OptError> {
+    if model.node(add).inputs.len() != 2 || port > 1 {
         return Ok(None);
     }
-    let other = if srcs[0].0 == from { 1 } else { 0 };
-    if srcs[1 - other].0 != from {
-        return Ok(None);
-    }
-    let c = srcs[other].0;
+    let (c, _) = model.source_of(add, 1 - port);
     if !model.node(c).is_const() {
         return Ok(None);
     }
     let t = model.const_tensor(c)?;
-    if !t.element_type.is_float() || t.shape.len() > out_rank {
-        return Ok(None);
-    }
-    let off = out_rank - t.shape.len();
-    for (i, &d) in t.shape.iter().enumerate() {
-        let ax = off + i;
-        let ok = if ax == chan_axis { d == nch || d == 1 } else { d == 1 };
-        if !ok {
-            return Ok(None);
-        }
-    }
-    let v = t.to_f32_vec();
-    Ok(Some(if v.len() == nch { v } else { vec![v.first().copied().unwrap_or(0.0); nch] }))
+    let Some(off) = out_rank.checked_sub(t.shape.len()) else { return Ok(None) };
+    let ok = t.element_type == conform_ir::ElementType::F32
+        && t.shape.iter().enumerate().all(|(k, &d)| d == 1 || k + off == chan_axis);
+    Ok(if ok { Some(t.to_f32_vec()) } else { None })
 }
 
-/// Rules 1–6 for node `main` and the epilogue chain.
+/// Rules 1–6 for node `main` and the epilogue chain. The rule order (which decides the reported
+/// reason) is: op → MatMul rank → activation input(s) → weights → zero points → overflow.
 pub fn analyze(model: &Model, main: usize, policy: ZeroPointPolicy, is_const: &[bool]) -> Result<Decision, OptError> {
+    let _ = is_const;
     let nd = model.node(main);
     let kind = match nd.op_type.as_str() {
         "Convolution" => MainKind::Conv { grouped: false },
         "GroupConvolution" => MainKind::Conv { grouped: true },
-        "MatMul" => {
-            if nd.inputs.len() != 2 {
-                return Err(OptError::layer(nd, "MatMul needs 2 inputs"));
-            }
-            let (b, _) = model.source_of(main, 1);
-            if is_const[b] {
-                MainKind::MatMulConst
-            } else {
-                MainKind::MatMulAct
-            }
-        }
+        "MatMul" => MainKind::MatMulConst,
         other => return Ok(fb("op-not-int8", format!("{other} is not an INT8 main op"))),
     };
-    if nd.inputs.len() != 2 {
-        return Err(OptError::layer(nd, "expects 2 inputs"));
+    if nd.version != "opset1" || nd.inputs.len() != 2 {
+        return Ok(fb("op-not-int8", format!("{} version {} with {} inputs", nd.op_type, nd.version, nd.inputs.len())));
     }
-    let transpose_b = nd.attr_bool_or("transpose_b", false).map_err(|e| OptError::layer(nd, e.to_string()))?;
-    // Rule 2.
+    let battr = |n: &str| nd.attr_bool_or(n, false).map_err(|e| OptError::layer(nd, e.to_string()));
+    let (ta, tb) = (battr("transpose_a")?, battr("transpose_b")?);
+    let out_rank = nd.outputs.first().map_or(0, |p| p.shape.rank());
+    let is_mm = kind == MainKind::MatMulConst;
+    if is_mm && (nd.inputs[0].shape.rank() < 2 || nd.inputs[1].shape.rank() < 2) {
+        return Ok(fb("matmul-rank-1", format!("input ranks {} and {}", nd.inputs[0].shape.rank(), nd.inputs[1].shape.rank())));
+    }
     let mut act_fq = Vec::new();
     let mut act = Vec::new();
-    let mut fracs = Vec::new();
-    let n_act = if kind == MainKind::MatMulAct { 2 } else { 1 };
-    for i in 0..n_act {
-        match act_input(model, main, i, policy)? {
-            Ok((f, q, fr)) => {
+    match act_input(model, main, 0, policy)? {
+        Ok((f, q)) => {
+            act_fq.push(f);
+            act.push(q);
+        }
+        Err(d) => return Ok(d),
+    }
+    let (src1, _) = model.source_of(main, 1);
+    let t1 = model.node(src1).op_type.as_str();
+    let act_x_act = is_mm
+        && ((t1 == "FakeQuantize" && !is_weight_fq(model, src1)) || !matches!(t1, "FakeQuantize" | "Multiply" | "Const" | "Convert"));
+    let kind = if act_x_act { MainKind::MatMulAct } else { kind };
+    let mut weight_nodes = Vec::new();
+    let mut weights_q = None;
+    if act_x_act {
+        match act_input(model, main, 1, policy)? {
+            Ok((f, q)) => {
                 act_fq.push(f);
                 act.push(q);
-                fracs.push(fr);
             }
             Err(d) => return Ok(d),
         }
-    }
-    // Rule 3.
-    let mut weight_nodes = Vec::new();
-    let (weights, kred, max_w) = if kind == MainKind::MatMulAct {
-        let r = nd.inputs[0].shape.rank();
-        let ta = nd.attr_bool_or("transpose_a", false).map_err(|e| OptError::layer(nd, e.to_string()))?;
-        let kd = nd.inputs[0].shape.0.get(if ta { r.wrapping_sub(2) } else { r.wrapping_sub(1) }).and_then(|d| d.as_static());
-        (None, kd.unwrap_or(0) as usize, act[1].max_abs_q())
     } else {
-        let (src, _) = model.source_of(main, 1);
-        if !is_const[src] {
-            return Ok(fb("weights-not-constant", "the weights input is not constant"));
-        }
-        match quantize_weights(model, main, &kind, transpose_b, &mut weight_nodes)? {
-            Ok((w, k)) => {
-                let m = w.q.iter().map(|&v| (v as i64).abs()).max().unwrap_or(0);
-                (Some(w), k, m)
+        let grouped = kind == MainKind::Conv { grouped: true };
+        let axes_of = |s: &[usize]| -> Vec<usize> {
+            if is_mm {
+                let r = s.len();
+                let mut axes: Vec<usize> = (0..r.saturating_sub(2)).collect();
+                if r >= 2 {
+                    axes.push(if tb { r - 2 } else { r - 1 });
+                }
+                axes
+            } else if grouped {
+                vec![0, 1]
+            } else {
+                vec![0]
             }
+        };
+        let w = match weights(model, main, &axes_of, &mut weight_nodes)? {
+            Ok(w) => w,
             Err(d) => return Ok(d),
+        };
+        if is_mm && w.shape.len() < 2 {
+            return Ok(fb("matmul-rank-1", "constant weights of rank 1"));
         }
-    };
+        let lead = if grouped { 2 } else { 1 };
+        if !is_mm && w.shape.len() < lead + 2 {
+            return Err(OptError::layer(nd, format!("weights of rank {}", w.shape.len())));
+        }
+        weights_q = Some(w);
+    }
     // Rule 4.
-    if kind == MainKind::MatMulAct && policy == ZeroPointPolicy::Exact && fracs.iter().all(|&f| f) {
+    if act.len() == 2 && act.iter().all(|a| a.frac != 0.0) {
         return Ok(fb("two-fractional-zero-points", "both activation zero points are fractional"));
     }
     // Rule 5.
-    let kred_eff = if kind == MainKind::MatMulAct && kred == 0 {
-        // Dynamic K: bounded at run time by the same rule (see exec).
-        0
-    } else {
-        kred
-    };
-    let prod = (kred_eff as i128) * (act[0].max_abs_q() as i128) * (max_w as i128);
-    if prod >= (1i128 << 31) {
-        return Ok(fb("accumulator-overflow", format!("K={kred} · max|q_a−z_a|={} · max|q_w|={max_w} ≥ 2^31", act[0].max_abs_q())));
-    }
-    // Rule 6.
-    if matches!(kind, MainKind::MatMulConst | MainKind::MatMulAct) {
-        let r0 = nd.inputs[0].shape.rank();
-        let r1 = nd.inputs[1].shape.rank();
-        if r0 < 2 || r1 < 2 {
-            return Ok(fb("matmul-rank-1", format!("input ranks {r0} and {r1}")));
+    let k = match (&kind, &weights_q) {
+        (MainKind::Conv { grouped }, Some(w)) => Some(w.shape[if *grouped { 2 } else { 1 }..].iter().product::<usize>()),
+        (MainKind::MatMulConst, Some(w)) => {
+            let r = w.shape.len();
+            Some(if tb { w.shape[r - 1] } else { w.shape[r - 2] })
         }
+        _ => {
+            let s = &nd.inputs[0].shape.0;
+            let r = s.len();
+            let d = if ta { s[r - 2] } else { s[r - 1] };
+            d.as_static().and_then(|v| usize::try_from(v).ok())
+        }
+    };
+    let Some(k) = k else {
+        return Ok(fb("accumulator-overflow", "the reduction length is not static"));
+    };
+    let qb = match &weights_q {
+        Some(w) => w.q.iter().map(|v| v.unsigned_abs() as u128).max().unwrap_or(0),
+        None => act[1].max_abs_q() as u128,
+    };
+    let worst = (k as u128).saturating_mul(act[0].max_abs_q() as u128).saturating_mul(qb);
+    if worst >= 1u128 << 31 {
+        return Ok(fb("accumulator-overflow", format!("K={k}, max|q_a|={}, max|q_w|={qb}: {worst} ≥ 2^31", act[0].max_abs_q())));
     }
     // Epilogue chain.
-    let out_rank = nd.outputs.first().map_or(0, |p| p.shape.rank());
-    let (chan_axis, nch) = match &kind {
-        MainKind::Conv { .. } => (1usize, weights.as_ref().map_or(0, |w| w.scale.len())),
-        _ => {
-            let n = nd.outputs.first().and_then(|p| p.shape.0.last()).and_then(|d| d.as_static()).unwrap_or(0) as usize;
-            (out_rank.saturating_sub(1), weights.as_ref().map_or(n, |w| w.scale.len()))
+    let chan_axis = if is_mm { out_rank.saturating_sub(1) } else { 1 };
+    let single = |n: usize| -> Option<(usize, usize)> {
+        match (model.node(n).outputs.len(), model.consumers_of(n, 0)) {
+            (1, [c]) => Some(*c),
+            _ => None,
         }
     };
     let mut chain = Vec::new();
     let mut output = main;
     let mut bias = None;
     let mut act_fn = Act::None;
-    let single = |n: usize| -> Option<usize> {
-        let nd = model.node(n);
-        if nd.outputs.len() != 1 {
-            return None;
-        }
-        match model.consumers_of(n, 0) {
-            [(c, _)] => Some(*c),
-            _ => None,
-        }
-    };
-    if let Some(c) = single(output) {
-        if model.node(c).op_type == "Add" && nch > 0 {
-            if let Some(b) = bias_of(model, c, output, out_rank, chan_axis, nch)? {
+    if let Some((c, port)) = single(output) {
+        if model.node(c).op_type == "Add" {
+            if let Some(b) = bias_of(model, c, port, out_rank, chan_axis)? {
                 bias = Some(b);
                 chain.push(c);
                 output = c;
             }
         }
     }
-    if let Some(c) = single(output) {
+    if let Some((c, _)) = single(output) {
         let cn = model.node(c);
         match cn.op_type.as_str() {
-            "ReLU" | "Relu" => {
+            "ReLU" => {
                 act_fn = Act::Relu;
                 chain.push(c);
                 output = c;
@@ -560,5 +567,5 @@ pub fn analyze(model: &Model, main: usize, policy: ZeroPointPolicy, is_const: &[
             _ => {}
         }
     }
-    Ok(Decision::Block(Box::new(BlockSpec { main, kind, act_fq, act, weights, weight_nodes, bias, act_fn, chain, output })))
+    Ok(Decision::Block(Box::new(BlockSpec { main, kind, act_fq, act, weights: weights_q, weight_nodes, bias, act_fn, chain, output })))
 }

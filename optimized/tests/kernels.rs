@@ -1,0 +1,120 @@
+//! Per-ISA property tests of the integer kernels against their scalar twins and a naive triple
+//! loop written here. A variant the CPU lacks prints a skip, or fails when `CONFORM_REQUIRE_ISA`
+//! lists it.
+
+use optimized::isa::{self, Isa};
+use optimized::kernels::dense::{self, PackedW};
+use optimized::kernels::depthwise;
+use optimized::modelgen::Rng;
+
+fn cases() -> usize {
+    let soak: f64 = std::env::var("CONFORM_SOAK").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
+    (200.0 * soak) as usize
+}
+
+/// Runs `f` if the variant is usable; otherwise prints a skip or fails when it is required.
+fn for_isa(isa: Isa, f: impl Fn(Isa)) {
+    if isa::usable(isa).unwrap_or(false) {
+        f(isa);
+    } else if isa::required(isa) {
+        panic!("{isa} is listed in CONFORM_REQUIRE_ISA but not usable on this machine");
+    } else {
+        eprintln!("SKIP {isa}: not detected on this CPU (or above CONFORM_MAX_ISA)");
+    }
+}
+
+fn dense_prop(isa: Isa) {
+    let mut rng = Rng::new(0xD15E ^ isa as u64);
+    for case in 0..cases() {
+        let lanes = PackedW::format_for(isa).1;
+        let n = rng.int(1, 5 * lanes as i64) as usize;
+        let ntaps = rng.int(1, 4) as usize;
+        let cg = rng.int(1, 5) as usize;
+        let kg = ntaps * cg;
+        let k = kg * 4;
+        // Extreme values on purpose: u8 up to 255, i8 down to -128 (vpmaddubsw would saturate).
+        let extreme = case % 3 == 0;
+        let w: Vec<i8> = (0..n * k).map(|_| if extreme { if rng.int(0, 1) == 0 { -128 } else { 127 } } else { rng.int(-128, 127) as i8 }).collect();
+        let packed = PackedW::pack(isa, n, kg, |o, kk| w[o * k + kk]);
+        // Rows: taps at spaced offsets in a buffer.
+        let stride = cg * 4 + rng.int(0, 7) as usize;
+        let taps: Vec<usize> = (0..ntaps).map(|t| t * stride).collect();
+        let rows = 12usize;
+        let len = rows * 3 + taps[ntaps - 1] + cg * 4 + 8;
+        let a: Vec<u8> = (0..len).map(|_| if extreme { 255 } else { rng.int(0, 255) as u8 }).collect();
+        let nv_max = dense::MAX_NV.min(packed.nblocks);
+        let nv = rng.int(1, nv_max as i64) as usize;
+        let ob = rng.int(0, (packed.nblocks - nv) as i64) as usize;
+        let mrf = dense::tile_rows(isa, nv);
+        let mr = if rng.int(0, 4) == 0 { 1 } else { rng.int(1, mrf as i64) as usize };
+        let bases: Vec<usize> = (0..mr).map(|_| rng.int(0, (rows * 3) as i64) as usize).collect();
+        let mut acc = vec![0i32; 8 * dense::MAX_NV * lanes];
+        dense::tile(isa, &a, &bases, &taps, cg, &packed, ob, nv, &mut acc).expect("valid tile");
+        let mut twin = vec![0i32; 8 * dense::MAX_NV * lanes];
+        dense::tile_twin(&a, &bases, &taps, cg, &packed, ob, nv, &mut twin);
+        let ncol = nv * lanes;
+        for m in 0..mr {
+            for j in 0..ncol {
+                let o = ob * lanes + j;
+                // Naive: Σ over taps and channels of a·w (padding channels of w are 0).
+                let mut s = 0i64;
+                if o < n {
+                    for (t, &off) in taps.iter().enumerate() {
+                        for c in 0..cg * 4 {
+                            s += a[bases[m] + off + c] as i64 * w[o * k + t * cg * 4 + c] as i64;
+                        }
+                    }
+                }
+                assert_eq!(acc[m * ncol + j] as i64, s, "{isa} case {case} row {m} col {j}");
+                assert_eq!(twin[m * ncol + j], acc[m * ncol + j], "{isa} twin case {case}");
+            }
+        }
+    }
+}
+
+fn dw_prop(isa: Isa) {
+    let mut rng = Rng::new(0xD00D ^ isa as u64);
+    for case in 0..cases() {
+        let c = rng.int(1, 40) as usize;
+        let ntaps = rng.int(1, 9) as usize;
+        let taps: Vec<usize> = (0..ntaps).map(|t| t * c * 2).collect();
+        let npos = rng.int(1, 16) as usize;
+        let len = taps[ntaps - 1] + c + 64;
+        let a: Vec<u8> = (0..len).map(|_| rng.int(0, 255) as u8).collect();
+        let w: Vec<i8> = (0..ntaps * c).map(|_| rng.int(-128, 127) as i8).collect();
+        let bases: Vec<usize> = (0..npos).map(|_| rng.int(0, 63) as usize).collect();
+        let mut acc = vec![0i32; npos * c];
+        depthwise::tile(isa, &a, &bases, &taps, &w, c, &mut acc).expect("valid tile");
+        let mut twin = vec![0i32; npos * c];
+        depthwise::twin(&a, &bases, &taps, &w, c, &mut twin);
+        for p in 0..npos {
+            for ch in 0..c {
+                let s: i64 = (0..ntaps).map(|t| a[bases[p] + taps[t] + ch] as i64 * w[t * c + ch] as i64).sum();
+                assert_eq!(acc[p * c + ch] as i64, s, "{isa} case {case}");
+                assert_eq!(twin[p * c + ch], acc[p * c + ch]);
+            }
+        }
+    }
+}
+
+macro_rules! per_isa {
+    ($($m:ident => $isa:expr),*) => {$(
+        mod $m {
+            use super::*;
+            #[test]
+            fn dense_matches_twin_and_naive() { for_isa($isa, dense_prop) }
+            #[test]
+            fn depthwise_matches_twin_and_naive() { for_isa($isa, dw_prop) }
+        }
+    )*};
+}
+
+per_isa!(avx512vnni => Isa::Avx512Vnni, avxvnni => Isa::AvxVnni, avx2 => Isa::Avx2, scalar => Isa::Scalar);
+
+#[test]
+fn a_tile_for_another_isas_packing_is_refused() {
+    let p = PackedW::pack(Isa::Avx2, 8, 1, |_, _| 1);
+    let mut acc = vec![0i32; 8 * dense::MAX_NV * 16];
+    let r = dense::tile(Isa::Scalar, &[0u8; 16], &[0], &[0], 1, &p, 0, 1, &mut acc);
+    assert!(r.is_err());
+}
