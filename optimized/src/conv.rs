@@ -261,24 +261,26 @@ impl ConvExec {
         // Quantize into the padded NDHWC buffer, one padded row (d, y) per task.
         let rowlen = dp[2] * cp;
         let spatial_in = ind[0] * ind[1] * ind[2];
-        buf.par_chunks_mut(rowlen.max(1)).enumerate().for_each(|(ri, row)| {
+        let any_nan = buf.par_chunks_mut(rowlen.max(1)).enumerate().map(|(ri, row)| {
             let (ni, rem) = (ri / (dp[0] * dp[1]), ri % (dp[0] * dp[1]));
             let (zd, zy) = (rem / dp[1], rem % dp[1]);
             if zd < pb[0] || zd >= pb[0] + ind[0] || zy < pb[1] || zy >= pb[1] + ind[1] {
-                return;
+                return false;
             }
+            let mut nan = false;
             let (id, iy) = (zd - pb[0], zy - pb[1]);
             let mut tmp = vec![0u8; ind[2]];
             for ch in 0..c {
                 let (g, cc) = (ch / self.cin_g, ch % self.cin_g);
                 let off = (ni * c + ch) * spatial_in + (id * ind[1] + iy) * ind[2];
-                quant::quantize(self.isa, &self.act, &xs[off..off + ind[2]], &mut tmp);
+                nan |= quant::quantize(self.isa, &self.act, &xs[off..off + ind[2]], &mut tmp);
                 let base = pb[2] * cp + g * self.cgp + cc;
                 for (ix, &v) in tmp.iter().enumerate() {
                     row[base + ix * cp] = v;
                 }
             }
-        });
+            nan
+        }).reduce(|| false, |a, b| a || b);
         // Taps.
         let mut taps = Vec::with_capacity(self.k[0] * self.k[1] * self.k[2]);
         let mut tap_xyz = Vec::with_capacity(taps.capacity());
@@ -325,6 +327,9 @@ impl ConvExec {
             })
             .collect();
         res.map_err(|e| err(e.to_string()))?;
+        if any_nan {
+            self.nan_pass(xs, n, &ind, &outd, &pb, &mut out);
+        }
         let mut shape = vec![n, nch];
         shape.extend_from_slice(&outd[3 - sr..]);
         Tensor::from_f32(shape, out).map_err(|e| err(e.to_string()))
@@ -437,6 +442,48 @@ impl ConvExec {
             }
         }
         Ok(())
+    }
+
+    /// Makes every output with a NaN among its valid taps NaN (then bias and activation), INT8.md §3.
+    /// A rare path: plain loops.
+    fn nan_pass(&self, xs: &[f32], n: usize, ind: &[usize; 3], outd: &[usize; 3], pb: &[usize; 3], out: &mut [f32]) {
+        let c = self.groups * self.cin_g;
+        let sp_in = ind[0] * ind[1] * ind[2];
+        let p_total = outd[0] * outd[1] * outd[2];
+        let nch = self.groups * self.cout_g;
+        for ni in 0..n {
+            for g in 0..self.groups {
+                for p in 0..p_total {
+                    let (zd, r) = (p / (outd[1] * outd[2]), p % (outd[1] * outd[2]));
+                    let (zy, zx) = (r / outd[2], r % outd[2]);
+                    let pos = [zd * self.stride[0], zy * self.stride[1], zx * self.stride[2]];
+                    let mut nan = false;
+                    'taps: for kd in 0..self.k[0] {
+                        for ky in 0..self.k[1] {
+                            for kx in 0..self.k[2] {
+                                let cc = [pos[0] + kd * self.dil[0], pos[1] + ky * self.dil[1], pos[2] + kx * self.dil[2]];
+                                if (0..3).any(|i| cc[i] < pb[i] || cc[i] >= pb[i] + ind[i]) {
+                                    continue;
+                                }
+                                let sp = ((cc[0] - pb[0]) * ind[1] + cc[1] - pb[1]) * ind[2] + cc[2] - pb[2];
+                                for ch in g * self.cin_g..(g + 1) * self.cin_g {
+                                    if xs[(ni * c + ch) * sp_in + sp].is_nan() {
+                                        nan = true;
+                                        break 'taps;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if nan {
+                        for o in g * self.cout_g..(g + 1) * self.cout_g {
+                            let b = self.bias.as_ref().map(|b| b[o]);
+                            out[(ni * nch + o) * p_total + p] = epilogue::nan_output(b, self.act_fn);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Border correction of a tile (see the module doc); a no-op unless `border_fix`.

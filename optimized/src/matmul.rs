@@ -164,22 +164,27 @@ impl MatMulExec {
 
     /// Quantizes an `[batch…, rows, cols]` f32 operand into `[batch][m][kp]` u8 (transposing when
     /// the reduction axis is not the last), with row sums over the real K.
-    fn quantize_a(&self, q: &ActQuant, x: &[f32], nb: usize, m: usize, k: usize, kp: usize, trans: bool) -> (Vec<u8>, Vec<i32>) {
+    /// Also returns, per row, whether it holds a NaN.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn quantize_a(&self, q: &ActQuant, x: &[f32], nb: usize, m: usize, k: usize, kp: usize, trans: bool) -> (Vec<u8>, Vec<i32>, Vec<bool>) {
         let mut buf = vec![0u8; nb * m * kp];
         let mut sums = vec![0i32; nb * m];
-        buf.par_chunks_mut(kp.max(1)).zip(sums.par_iter_mut()).enumerate().for_each(|(row, (dst, s))| {
+        let mut nans = vec![false; nb * m];
+        buf.par_chunks_mut(kp.max(1)).zip(sums.par_iter_mut()).zip(nans.par_iter_mut()).enumerate().for_each(|(row, ((dst, s), nan))| {
             let (bi, mi) = (row / m.max(1), row % m.max(1));
             let base = bi * m * k;
             if trans {
                 for ki in 0..k {
-                    dst[ki] = q.index(x[base + ki * m + mi]);
+                    let v = x[base + ki * m + mi];
+                    *nan |= v.is_nan();
+                    dst[ki] = q.index(v);
                 }
             } else {
-                quant::quantize(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
+                *nan = quant::quantize(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
             }
             *s = dst[..k].iter().map(|&v| v as i32).sum();
         });
-        (buf, sums)
+        (buf, sums, nans)
     }
 
     /// Runs on `a` (and `b` for act × act).
@@ -194,10 +199,11 @@ impl MatMulExec {
         let a_batch = &a.shape[..ra - 2];
         let nba: usize = a_batch.iter().product();
         let kp = ka.div_ceil(4) * 4;
-        let (abuf, asum) = self.quantize_a(&self.a, av, nba, m, ka, kp, self.ta);
+        let (abuf, asum, a_nan) = self.quantize_a(&self.a, av, nba, m, ka, kp, self.ta);
         // Second operand: packed weights per B batch and per-column arrays.
         let owned: Vec<ConstB>;
         let (b_batch, n, per): (Vec<usize>, usize, &[ConstB]);
+        let mut b_nan: Vec<bool> = Vec::new(); // per (B batch, column), act × act only
         let mut row_terms: Option<(i64, i64)> = None; // (128 − z_b, K·z_a·z_b) for act × act
         let mut w_row_from_a = false;
         match &self.second {
@@ -232,7 +238,11 @@ impl MatMulExec {
                 for bi in 0..nbb {
                     let off = bi * ka * nn;
                     let mut r = vec![0u8; ka * nn];
-                    quant::quantize(self.isa, qb, &bv[off..off + ka * nn], &mut r);
+                    let has_nan = quant::quantize(self.isa, qb, &bv[off..off + ka * nn], &mut r);
+                    let src = &bv[off..off + ka * nn];
+                    b_nan.extend((0..nn).map(|ni| {
+                        has_nan && (0..ka).any(|ki| if self.tb { src[ni * ka + ki] } else { src[ki * nn + ni] }.is_nan())
+                    }));
                     // r is in B's storage order: [k][n], or [n][k] when transposed.
                     let at = |ni: usize, ki: usize| if self.tb { r[ni * ka + ki] } else { r[ki * nn + ni] };
                     let w = PackedW::pack(self.isa, nn, kg, |ni, ki| if ki < ka { (at(ni, ki) as i32 - 128) as i8 } else { 0 });
@@ -333,6 +343,20 @@ impl MatMulExec {
         };
         let res: Result<(), KernelError> = tasks.into_par_iter().map(run_task).collect();
         res.map_err(|e| err(e.to_string()))?;
+        if a_nan.iter().any(|&v| v) || b_nan.iter().any(|&v| v) {
+            for bi in 0..nbo {
+                let ab = batch_index(&out_batch, a_batch, bi);
+                let bb = batch_index(&out_batch, &b_batch, bi);
+                for mi in 0..m {
+                    for ni in 0..n {
+                        if a_nan[ab * m + mi] || b_nan.get(bb * n + ni).copied().unwrap_or(false) {
+                            let b = self.bias.as_ref().map(|b| b[ni]);
+                            out[(bi * m + mi) * n + ni] = epilogue::nan_output(b, self.act_fn);
+                        }
+                    }
+                }
+            }
+        }
         let mut shape = out_batch;
         shape.extend([m, n]);
         Tensor::from_f32(shape, out).map_err(|e| err(e.to_string()))

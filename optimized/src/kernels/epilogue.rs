@@ -139,3 +139,31 @@ pub fn apply(isa: Isa, c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, m
         _ => body(c, r, acc, stride, mr, o0, nc, out, ostride),
     }
 }
+
+/// The epilogue of an output whose valid taps read a NaN activation (INT8.md §3): `y = NaN` after
+/// the scale step, then the remaining steps as written (ReLU gives +0, Clamp keeps NaN).
+pub fn nan_output(bias: Option<f32>, act: Act) -> f32 {
+    let mut y = f32::NAN;
+    if let Some(b) = bias {
+        y += b;
+    }
+    match act {
+        Act::None => y,
+        Act::Relu => {
+            if y > 0.0 {
+                y
+            } else {
+                0.0
+            }
+        }
+        Act::Clamp(lo, hi) => {
+            if y < lo {
+                lo
+            } else if y > hi {
+                hi
+            } else {
+                y
+            }
+        }
+    }
+}

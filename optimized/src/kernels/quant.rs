@@ -7,31 +7,35 @@ use crate::fq::ActQuant;
 use crate::isa::Isa;
 
 #[inline(always)]
-fn body(q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+fn body(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
     let (il, ih, d, lm1, top) = (q.il, q.ih, q.d, q.lm1, q.lmax as f32);
+    let mut nan = false;
     for (o, &x) in dst.iter_mut().zip(src) {
+        nan |= x.is_nan();
         let t = (x - il) / d;
         let t = t * lm1;
         let r = t.round_ties_even();
         let r = if x <= il { 0.0 } else if x > ih { top } else { r };
         *o = r as u8;
     }
+    nan
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn body_avx512(q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+fn body_avx512(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
     body(q, src, dst)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn body_avx2(q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+fn body_avx2(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
     body(q, src, dst)
 }
 
-/// Quantizes `src` into `dst` (`min(len)` elements).
-pub fn quantize(isa: Isa, q: &ActQuant, src: &[f32], dst: &mut [u8]) {
+/// Quantizes `src` into `dst` (`min(len)` elements); returns true when `src` holds a NaN (which
+/// has no level: the caller makes the outputs it feeds NaN, INT8.md §3).
+pub fn quantize(isa: Isa, q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.
