@@ -158,6 +158,10 @@ fn parse_tree(xml: &[u8], path: &Path, limits: &Limits) -> Result<El, IrError> {
     let text = std::str::from_utf8(xml).map_err(|e| {
         xml_err(path, e.valid_up_to() as u64, "the file is not UTF-8 text (binary data or another encoding)")
     })?;
+    // XML 1.0 allows no control characters but tab, LF and CR (quick-xml lets them through).
+    if let Some(i) = xml.iter().position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) {
+        return Err(xml_err(path, i as u64, format!("control character 0x{:02x} is not allowed in XML", xml[i])));
+    }
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(true);
     let mut stack: Vec<El> = Vec::new();

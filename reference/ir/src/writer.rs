@@ -242,8 +242,10 @@ fn esc_text(v: &str) -> String {
 /// The first difference between two models that read → write → read must preserve: name, layers
 /// (id, name, type, version, attributes, ports, rt_info, constant element types), edges, model
 /// rt_info and every constant's tensor (compared bitwise). Const `offset`/`size` are where the
-/// bytes sit, not what they are, and are not compared; nor is the IR version (the writer always
-/// writes 11). Dynamic and ranged port dims compare equal (the writer writes both as `-1`).
+/// bytes sit, not what they are, and are not compared; a Const's `element_type` and `shape` are
+/// compared as values (its element type and output dims), since the writer spells them as
+/// OpenVINO does; the IR version is not compared (the writer always writes 11). Dynamic and
+/// ranged port dims compare equal (the writer writes both as `-1`).
 pub fn model_difference(a: &Model, b: &Model) -> Option<String> {
     if a.name != b.name {
         return Some(format!("name {:?} vs {:?}", a.name, b.name));
@@ -260,7 +262,9 @@ pub fn model_difference(a: &Model, b: &Model) -> Option<String> {
             let mut v: Vec<(String, String)> = n
                 .attrs
                 .iter()
-                .filter(|(k, _)| !(n.constant.is_some() && matches!(k.as_str(), "offset" | "size")))
+                .filter(|(k, _)| {
+                    !(n.constant.is_some() && matches!(k.as_str(), "element_type" | "shape" | "offset" | "size"))
+                })
                 .cloned()
                 .collect();
             if n.constant.is_some() {

@@ -546,3 +546,13 @@ fn rank_over_the_limit() {
     );
     assert!(matches!(e, IrError::Limit { limit: 64, .. }), "{e:?}");
 }
+
+// --- regressions found by the mutation test -------------------------------------------------------
+
+#[test]
+fn control_character_in_xml() {
+    // A raw NUL inside an attribute: quick-xml accepts it, but XML 1.0 does not, and the writer
+    // could not write it back (`&#0;` is not allowed either).
+    let e = err_of(read(&with("name=\"add\"", "name=\"a\u{0}d\"")), &["control character 0x00"]);
+    assert!(matches!(e, IrError::Xml { .. }), "{e:?}");
+}

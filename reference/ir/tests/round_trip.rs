@@ -102,3 +102,22 @@ fn attribute_values_are_escaped() {
     // A tensor name with a comma survives as one name.
     assert_eq!(model_difference(&m, &back), None);
 }
+
+#[test]
+fn const_element_type_and_shape_are_rewritten_in_openvino_spelling() {
+    // Found by the mutation test: `shape=" "` is a scalar like `shape=""`; the writer spells it
+    // as OpenVINO does, and the models still compare equal.
+    let src = common::corpus_dir().join("conv_s2_asympad_relu__compressed/model.xml");
+    let text = std::fs::read_to_string(&src).unwrap();
+    assert!(text.contains("element_type=\"f32\" shape=\"\" offset=\"0\""));
+    let text = text.replacen(
+        "element_type=\"f32\" shape=\"\" offset=\"0\"",
+        "element_type=\" f32\" shape=\" \" offset=\"0\"",
+        1,
+    );
+    let m = read_model_from_bytes(text.as_bytes(), std::fs::read(src.with_extension("bin")).unwrap(), &src).unwrap();
+    let (out, bin) = write_model_to_bytes(&m).unwrap();
+    assert!(!out.contains("shape=\" \""));
+    let back = read_model_from_bytes(out.as_bytes(), bin, &src).unwrap();
+    assert_eq!(model_difference(&m, &back), None);
+}
