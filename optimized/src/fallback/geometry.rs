@@ -131,11 +131,14 @@ pub(crate) fn resolve(cx: &Ctx<'_>, input: &[usize], a: &WindowAttrs) -> Result<
                     );
                 }
                 let span = padded - eff;
-                let mut out = match a.rounding {
+                // rounding_type only applies to explicit pads: `valid` always counts whole windows
+                // (OpenVINO's shape inference: ceil_div(in − eff + 1, s) = floor((in − eff)/s) + 1).
+                let rounding = if explicit { a.rounding } else { Rounding::Floor };
+                let mut out = match rounding {
                     Rounding::Floor => span / s + 1,
                     Rounding::Ceil | Rounding::CeilTorch => span.div_ceil(s) + 1,
                 };
-                if a.rounding == Rounding::CeilTorch && out > 1 && (out - 1) * s >= x + pb {
+                if rounding == Rounding::CeilTorch && out > 1 && (out - 1) * s >= x + pb {
                     out -= 1;
                 }
                 (pb, pe, out)
