@@ -1,12 +1,14 @@
 //! `compress`: expanded weights (`Const [→ Convert] → FakeQuantize`) to compressed-fq or
 //! compressed-dq, with the per-tensor exactness report.
 
+use super::expand_pass::Origins;
 use super::graph::{binary_node, const_node, convert_node, Graph};
 use super::quant::{dq_value, fused_value, quantize_weight, scale_zero_point_tensors, signed_low, Grid, Operand};
 use super::report::{Diff, Refusal, Report, TensorReport};
 use super::{const_size, direct_const, read_const, Bits, CompressError, CompressOptions, Form};
 use crate::broadcast::BroadcastIndex;
 use crate::fq::fake_quantize_scalar;
+use conform_ir::forms::WeightForm;
 use conform_ir::model::encode;
 use conform_ir::{ElementType, Model, TensorData};
 
@@ -15,7 +17,11 @@ struct Matched {
     fq: usize,
     data_const: usize,
     levels: u64,
-    data_type: ElementType,
+    /// The values the FakeQuantize stands for when it was expanded from a dq subgraph by
+    /// `compress` itself: the report compares with these.
+    before: Option<Vec<f32>>,
+    /// The form of the subgraph in the input model.
+    from_form: WeightForm,
     shape: Vec<usize>,
     w: Vec<f32>,
     /// il, ih, ol, oh.
@@ -112,7 +118,17 @@ fn match_fq(model: &Model, fq: usize, opts: &CompressOptions) -> Result<Result<M
     }
     let [il, ih, ol, oh]: [Operand; 4] =
         ranges.try_into().map_err(|_| CompressError::Internal("four ranges expected".into()))?;
-    Ok(Ok(Matched { fq, data_const, levels, data_type, shape, w, ranges: [il, ih, ol, oh], range_nodes }))
+    Ok(Ok(Matched {
+        fq,
+        data_const,
+        before: None,
+        from_form: WeightForm::Expanded,
+        levels,
+        shape,
+        w,
+        ranges: [il, ih, ol, oh],
+        range_nodes,
+    }))
 }
 
 /// The storage type and grid for a matched FakeQuantize.
@@ -154,24 +170,36 @@ fn range_maps(m: &Matched) -> Result<[BroadcastIndex; 4], CompressError> {
     Ok([mk(0)?, mk(1)?, mk(2)?, mk(3)?])
 }
 
-/// Compresses every expanded weight subgraph of `model` into `opts.form`.
+/// Compresses every weight subgraph of `model` into `opts.form`. Weights already compressed (in
+/// either form) are first expanded (see [`super::expand`]) and compressed again, so that the
+/// output is canonical whatever the input's form; their report compares the final values with
+/// the values of the subgraph they replace.
 pub fn compress(model: &Model, opts: &CompressOptions) -> Result<(Model, Report), CompressError> {
+    // What --bits 4 cannot store is left compressed as it is rather than expanded.
+    let max_levels = (opts.bits == Bits::Four).then_some(16);
+    let (m, erep, origins) = super::expand_pass::expand_with(model, max_levels)?;
+    let (out, mut report) = compress_impl(&m, opts, &origins)?;
+    report.refused.extend(erep.refused);
+    report.finish();
+    Ok((out, report))
+}
+
+fn compress_impl(model: &Model, opts: &CompressOptions, origins: &Origins) -> Result<(Model, Report), CompressError> {
     let mut g = Graph::from_model(model);
     let mut report = Report { command: "compress".into(), ..Report::default() };
     for &fq in model.topo_order() {
         let node = model.node(fq);
         if node.op_type != "FakeQuantize" {
-            if node.op_type == "Multiply" && super::expand_pass::is_dq(model, fq) {
-                let reason = match opts.form {
-                    Form::Dq => "already compressed-dq",
-                    Form::Fq => "compressed-dq is not rewritten to compressed-fq by compress; run expand first",
-                };
-                report.unchanged.push(Refusal { name: node.name.clone(), reason: reason.into() });
-            }
             continue;
         }
         let m = match match_fq(model, fq, opts)? {
-            Ok(m) => m,
+            Ok(mut m) => {
+                if let Some((form, values)) = origins.get(&node.name) {
+                    m.from_form = *form;
+                    m.before = values.clone();
+                }
+                m
+            }
             Err(reason) => {
                 report.refused.push(Refusal { name: node.name.clone(), reason });
                 continue;
@@ -221,7 +249,11 @@ pub fn compress(model: &Model, opts: &CompressOptions) -> Result<(Model, Report)
 /// The original FakeQuantize output and `R = max(|ol|,|oh|)` of element `i`.
 fn original(m: &Matched, maps: &[BroadcastIndex; 4], i: usize) -> (f32, f32) {
     let [il, ih, ol, oh] = [0, 1, 2, 3].map(|k| m.ranges[k].at(&maps[k], i));
-    (fake_quantize_scalar(m.w[i], il, ih, ol, oh, m.levels), ol.abs().max(oh.abs()))
+    let value = match m.before.as_ref().and_then(|b| b.get(i)) {
+        Some(&v) => v,
+        None => fake_quantize_scalar(m.w[i], il, ih, ol, oh, m.levels),
+    };
+    (value, ol.abs().max(oh.abs()))
 }
 
 /// Adds the integer Const and its Convert next to the weights; returns the Convert's index.
@@ -248,7 +280,7 @@ fn base_report(
         name: model.node(m.fq).name.clone(),
         weights: model.node(m.data_const).name.clone(),
         form: form.name().into(),
-        from_form: if m.data_type.is_integer() { "compressed-fq".into() } else { "expanded".into() },
+        from_form: m.from_form.name().into(),
         element_type: grid.element_type.ir_name().into(),
         levels: m.levels,
         elements,

@@ -17,12 +17,14 @@
 //! weights), otherwise the whole type (256 or 16 levels); i4 likewise with 15 / 16.
 
 use super::graph::{const_node, fq_node, Graph};
-use super::quant::{dq_value, scale_zero_point, type_range, Grid, Operand};
+use super::quant::{dq_value, fused_value, scale_zero_point, type_range, Grid, Operand};
 use super::report::{Diff, Refusal, Report, TensorReport};
 use super::{const_size, const_through_convert, read_const, CompressError};
 use crate::broadcast::broadcast_shapes;
 use crate::fq::{fake_quantize_scalar, fq_index};
+use conform_ir::forms::WeightForm;
 use conform_ir::{ElementType, Model};
+use std::collections::HashMap;
 
 /// Structure of a compressed-dq subgraph ending in a Multiply.
 struct DqNodes {
@@ -63,13 +65,21 @@ fn match_dq(model: &Model, mul: usize) -> Option<DqNodes> {
     None
 }
 
-/// True when `mul` ends a compressed-dq weight subgraph.
-pub(crate) fn is_dq(model: &Model, mul: usize) -> bool {
-    match_dq(model, mul).is_some()
-}
-
 /// Expands every compressed weight subgraph of `model`.
 pub fn expand(model: &Model) -> Result<(Model, Report), CompressError> {
+    let (m, r, _) = expand_with(model, None)?;
+    Ok((m, r))
+}
+
+/// What an expanded FakeQuantize stood for, by its name: the form it came from and, for a dq
+/// subgraph, the values `(q − zp)·scale` it replaced.
+pub(crate) type Origins = HashMap<String, (WeightForm, Option<Vec<f32>>)>;
+
+/// Expands the compressed subgraphs with at most `max_levels` levels (others are refused and
+/// left as they are), returning where each new FakeQuantize came from, so that `compress` can
+/// rewrite every weight canonically and report against the values it replaced.
+pub(crate) fn expand_with(model: &Model, max_levels: Option<u64>) -> Result<(Model, Report, Origins), CompressError> {
+    let mut origins = Origins::new();
     let mut g = Graph::from_model(model);
     let mut report = Report { command: "expand".into(), ..Report::default() };
     for &n in model.topo_order() {
@@ -77,19 +87,33 @@ pub fn expand(model: &Model) -> Result<(Model, Report), CompressError> {
         if node.op_type == "FakeQuantize" && node.inputs.len() == 5 {
             let (src, _) = model.source_of(n, 0);
             if let Some(wq) = integer_const_through_convert(model, src) {
+                let levels = node.attr_u64("levels").unwrap_or(0);
+                if let Some(max) = max_levels.filter(|&m| levels > m) {
+                    report.refused.push(Refusal {
+                        name: node.name.clone(),
+                        reason: format!(
+                            "compressed-fq with levels {levels} > {max} cannot be stored in 4 bits; left as it is"
+                        ),
+                    });
+                    continue;
+                }
                 report.tensors.push(fold_fq(model, &mut g, n, wq)?);
+                origins.insert(node.name.clone(), (WeightForm::CompressedFq, None));
             } else if const_through_convert(model, n, 0).is_some() {
                 report.unchanged.push(Refusal { name: node.name.clone(), reason: "already expanded".into() });
             }
         } else if let Some(dq) = match_dq(model, n) {
-            match expand_dq(model, &mut g, n, &dq)? {
-                Ok(t) => report.tensors.push(t),
+            match expand_dq(model, &mut g, n, &dq, max_levels)? {
+                Ok((t, d)) => {
+                    origins.insert(t.name.clone(), (WeightForm::CompressedDq, Some(d)));
+                    report.tensors.push(t);
+                }
                 Err(reason) => report.refused.push(Refusal { name: node.name.clone(), reason }),
             }
         }
     }
     report.finish();
-    Ok((g.finish()?, report))
+    Ok((g.finish()?, report, origins))
 }
 
 /// compressed-fq: fold `Convert(integer Const)` into an f32 Const.
@@ -162,7 +186,8 @@ fn expand_dq(
     g: &mut Graph,
     mul: usize,
     dq: &DqNodes,
-) -> Result<Result<TensorReport, String>, CompressError> {
+    max_levels: Option<u64>,
+) -> Result<Result<(TensorReport, Vec<f32>), String>, CompressError> {
     let t = read_const(model, dq.wq)?;
     let q = t.to_i64_vec();
     let shape = t.shape.clone();
@@ -178,6 +203,12 @@ fn expand_dq(
     let Some(grid) = infer_grid(t.element_type, &q, zp.is_some()) else {
         return Ok(Err(format!("weights of type {} are not a compressed storage type", t.element_type)));
     };
+    if let Some(max) = max_levels.filter(|&m| grid.levels > m) {
+        return Ok(Err(format!(
+            "compressed-dq in {} ({} levels) cannot be stored in 4 bits",
+            grid.element_type, grid.levels
+        ) + &format!(" (more than {max} levels); left as it is")));
+    }
     let zshape = zp.as_ref().map_or_else(Vec::new, |z| z.shape.clone());
     let Some(rshape) = broadcast_shapes(&scale.shape, &zshape) else {
         return Ok(Err("scale and zero point do not broadcast together".into()));
@@ -239,8 +270,18 @@ fn expand_dq(
             for b in -SEARCH..=SEARCH {
                 let (l, h) = (step(ol0, a), step(oh0, b));
                 let (s2, z2) = scale_zero_point(l, h, levels, grid.low);
-                let same_zp = if zp.is_some() { z2.to_bits() == z.to_bits() } else { z2.abs() < f32::EPSILON };
-                let ok = s2.to_bits() == s.to_bits() && same_zp;
+                // Without a stored zero point, compressing again must drop it (|zp| < FLT_EPSILON)
+                // or fuse it back into the same integers (OpenVINO fuses a zp of 7.6e-6, say).
+                let same_zp = || match &zp {
+                    Some(_) => z2.to_bits() == z.to_bits(),
+                    None => {
+                        z2.abs() < f32::EPSILON
+                            || members.get(j).is_some_and(|ms| {
+                                ms.iter().all(|&i| fused_value(q[i], z2, grid.element_type) == Some(q[i]))
+                            })
+                    }
+                };
+                let ok = s2.to_bits() == s.to_bits() && same_zp();
                 let mut worst = 0f64;
                 let mut count = 0u64;
                 for &i in members.get(j).map_or(&[][..], Vec::as_slice) {
@@ -332,7 +373,7 @@ fn expand_dq(
     if unmatched > 0 {
         note.push_str(&format!("; {unmatched} channel(s) whose scale/zero point OpenVINO's formulas cannot re-derive"));
     }
-    Ok(Ok(TensorReport {
+    let report = TensorReport {
         name: mname,
         weights: wname,
         form: "expanded".into(),
@@ -348,5 +389,6 @@ fn expand_dq(
         quant_param_bytes: qparams,
         fp32_equivalent_bytes: elements.saturating_mul(4),
         note,
-    }))
+    };
+    Ok(Ok((report, d)))
 }
