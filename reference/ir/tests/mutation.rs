@@ -213,3 +213,51 @@ fn mutated_corpus_irs_never_panic_and_readable_ones_round_trip() {
     assert!(ok > 20 && err > 20, "ok {ok}, err {err}");
     eprintln!("mutation test: {cases} cases, {ok} read, {err} rejected, {:?}", start.elapsed());
 }
+
+#[test]
+fn mutated_npy_files_never_panic() {
+    use conform_ir::npy::{npy_bytes, read_npy_bytes};
+    let files: Vec<Vec<u8>> = common::corpus_models()
+        .iter()
+        .take(12)
+        .map(|p| std::fs::read(p.with_file_name("input_0.npy")).unwrap())
+        .collect();
+    let mut rng = Rng(0xA11C_E5ED_0000_0003);
+    let (mut ok, mut err) = (0, 0);
+    for case in 0..3000 {
+        let mut b = files[rng.below(files.len())].clone();
+        match rng.below(4) {
+            // Most mutations in the header, where the parsing is.
+            0..=1 => {
+                let i = rng.below(b.len().min(140));
+                b[i] = match rng.below(3) {
+                    0 => rng.next() as u8,
+                    1 => b"0123456789(),' :TrueFalse<>|fiub"[rng.below(32)],
+                    _ => b' ',
+                };
+            }
+            2 => {
+                let i = rng.below(b.len());
+                b.truncate(i);
+            }
+            _ => {
+                let i = rng.below(b.len().min(140));
+                b.insert(i, b"0123456789,"[rng.below(11)]);
+            }
+        }
+        let r = catch_unwind(AssertUnwindSafe(|| match read_npy_bytes(&b, Path::new("m.npy")) {
+            Ok(t) => {
+                let again = read_npy_bytes(&npy_bytes(&t).unwrap(), Path::new("again.npy")).unwrap();
+                assert_eq!(npy_bytes(&again).unwrap(), npy_bytes(&t).unwrap());
+                true
+            }
+            Err(_) => false,
+        }));
+        match r {
+            Ok(true) => ok += 1,
+            Ok(false) => err += 1,
+            Err(_) => panic!("npy case {case} panicked"),
+        }
+    }
+    assert!(ok > 100 && err > 100, "ok {ok}, err {err}");
+}
