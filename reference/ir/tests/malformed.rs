@@ -72,6 +72,8 @@ fn with(from: &str, to: &str) -> String {
 fn err_of(r: Result<Model, IrError>, fragments: &[&str]) -> IrError {
     let e = r.expect_err("the reader accepted a malformed IR");
     let msg = e.to_string();
+    // Shown with --nocapture: the messages ERRORS.md lists.
+    eprintln!("MESSAGE\t{}\t{msg}", std::thread::current().name().unwrap_or("?"));
     assert!(msg.contains("tiny.xml") || msg.contains("tiny.bin"), "message does not name the file: {msg}");
     for f in fragments {
         assert!(msg.contains(f), "message {msg:?} does not contain {f:?}");
