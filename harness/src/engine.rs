@@ -161,12 +161,94 @@ impl Engine for ReferenceEngine {
     }
 }
 
-/// Builds the engine a spec names, or says why it is not available in this build.
-pub fn build(spec: &EngineSpec, mode: Mode, max_memory: Option<u64>) -> Result<Box<dyn Engine>, EngineError> {
+/// The optimized engine on one ISA variant. It compiles a plan per run (plans are per model).
+#[derive(Debug, Clone)]
+pub struct OptimizedEngine {
+    /// The ISA variant's name (`avx2`, `mutant:NAME`, ...).
+    pub isa: String,
+    /// Worker threads (`None`: all cores).
+    pub threads: Option<usize>,
+    /// Fractional activation zero points.
+    pub zero_point: ZeroPointPolicy,
+}
+
+impl OptimizedEngine {
+    /// Compiles the plan of a model on this engine's variant (the optimized crate's own error type,
+    /// large but on the cold path).
+    #[allow(clippy::result_large_err)]
+    pub fn compile(&self, model: &Model) -> Result<optimized::Plan, optimized::OptError> {
+        let zero_point = match self.zero_point {
+            ZeroPointPolicy::Exact => optimized::ZeroPointPolicy::Exact,
+            ZeroPointPolicy::Round => optimized::ZeroPointPolicy::Round,
+        };
+        let opts = optimized::PlanOptions { isa: Some(self.isa.clone()), zero_point, threads: self.threads };
+        optimized::compile(model, &opts)
+    }
+}
+
+/// Sorts the optimized engine's errors: what it does not support is SKIPPED, the rest a finding.
+fn optimized_error(e: optimized::OptError) -> EngineError {
+    match e {
+        e @ (optimized::OptError::Unsupported { .. } | optimized::OptError::Isa { .. }) => {
+            EngineError::Cannot(e.to_string())
+        }
+        e => EngineError::Failed(e.to_string()),
+    }
+}
+
+impl Engine for OptimizedEngine {
+    fn name(&self) -> String {
+        format!("optimized:{}", self.isa)
+    }
+
+    fn version(&self) -> String {
+        crate::TOOL_VERSION.to_string()
+    }
+
+    fn run(&mut self, model: ModelRef<'_>, inputs: &[Tensor]) -> Result<Vec<Tensor>, EngineError> {
+        let plan = self.compile(model.model).map_err(optimized_error)?;
+        plan.run(inputs).map(|o| o.outputs).map_err(optimized_error)
+    }
+}
+
+/// The ISA variants `optimized` stands for: the one named, or every variant usable here (under
+/// `CONFORM_MAX_ISA`), best first.
+pub fn optimized_variants(isa: Option<&str>) -> Result<Vec<String>, EngineError> {
+    match isa {
+        Some(name) if name.starts_with("mutant:") => Ok(vec![name.to_string()]),
+        Some(name) => optimized::isa::select(Some(name))
+            .map(|i| vec![i.name().to_string()])
+            .map_err(|e| EngineError::Cannot(e.to_string())),
+        None => optimized::isa::detected()
+            .map(|v| v.into_iter().map(|i| i.name().to_string()).collect())
+            .map_err(|e| EngineError::Cannot(e.to_string())),
+    }
+}
+
+/// Builds the engine a spec names, or says why it is not available. `optimized` without a
+/// variant is the default variant (see [`optimized_variants`] for all of them); `threads` applies
+/// to the optimized engine.
+pub fn build(
+    spec: &EngineSpec,
+    mode: Mode,
+    max_memory: Option<u64>,
+    threads: Option<usize>,
+) -> Result<Box<dyn Engine>, EngineError> {
     match spec {
         EngineSpec::Reference => Ok(Box::new(ReferenceEngine { mode, max_memory })),
-        EngineSpec::Optimized { .. } => {
-            Err(EngineError::Cannot("the optimized engine (crate conform-optimized) is not in this build yet".into()))
+        EngineSpec::Optimized { isa } => {
+            let isa = match isa {
+                Some(name) => optimized_variants(Some(name))?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| EngineError::Cannot(format!("no ISA variant {name}")))?,
+                None => optimized::isa::default_isa().map_err(|e| EngineError::Cannot(e.to_string()))?.name().into(),
+            };
+            let zero_point = match mode {
+                Mode::Int8(p) => p,
+                _ => ZeroPointPolicy::Exact,
+            };
+            Ok(Box::new(OptimizedEngine { isa, threads, zero_point }))
         }
         EngineSpec::External { name, .. } => {
             Err(EngineError::Cannot(format!("the {name} adapter is not in this build yet")))

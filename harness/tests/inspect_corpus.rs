@@ -159,11 +159,9 @@ fn inspect_json_agrees_with_every_manifest() {
             failures.push(format!("{name}: quant_param_bytes {:?} != {want_qp}", w.get("quant_param_bytes")));
         }
         // The fp32 equivalent of the expanded twin's f32 weights equals its stored bytes.
-        if want_form == "expanded" && weight_bytes.keys().all(|k| k == "f32") {
-            if w.get("fp32_equivalent_bytes").and_then(Value::as_u64) != Some(stored) {
-                failures
-                    .push(format!("{name}: fp32_equivalent_bytes {:?} != {stored}", w.get("fp32_equivalent_bytes")));
-            }
+        let fp32_equivalent = w.get("fp32_equivalent_bytes").and_then(Value::as_u64);
+        if want_form == "expanded" && weight_bytes.keys().all(|k| k == "f32") && fp32_equivalent != Some(stored) {
+            failures.push(format!("{name}: fp32_equivalent_bytes {fp32_equivalent:?} != {stored}"));
         }
         if r.get("ir_version").and_then(Value::as_u64) != manifest.pointer("/ir_xml/ir_version").and_then(Value::as_u64)
         {

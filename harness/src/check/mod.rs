@@ -16,6 +16,8 @@ use crate::engine::{self, EngineError, EngineSpec, ModelRef, ReferenceEngine};
 use crate::error::CliError;
 use crate::{inspect, load, machine};
 use case::Case;
+use conform_ir::Tensor;
+use engine::Engine;
 use indicatif::{ProgressBar, ProgressStyle};
 use reference::Mode;
 use report::{EngineInfo, Report};
@@ -49,20 +51,46 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
     let explicit = !a.engines.is_empty();
     let names: Vec<String> =
         if explicit { a.engines.clone() } else { vec!["reference".to_string(), "optimized".to_string()] };
-    let specs: Vec<EngineSpec> = names.iter().map(|n| EngineSpec::parse(n)).collect::<Result<_, _>>()?;
+    let parsed: Vec<EngineSpec> = names.iter().map(|n| EngineSpec::parse(n)).collect::<Result<_, _>>()?;
+    let mut specs = Vec::new();
     let mut unavailable = Vec::new();
     let mut engine_infos = Vec::new();
-    for spec in &specs {
-        let (version, why) = match engine::build(spec, Mode::Fp32, a.max_memory) {
-            Ok(e) => (e.version(), None),
-            Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => (String::new(), Some(why)),
+    for spec in parsed {
+        // `optimized` stands for every ISA variant usable here: each is checked on its own.
+        let expanded: Result<Vec<EngineSpec>, EngineError> = match &spec {
+            EngineSpec::Optimized { isa } => engine::optimized_variants(isa.as_deref())
+                .map(|v| v.into_iter().map(|i| EngineSpec::Optimized { isa: Some(i) }).collect()),
+            other => Ok(vec![other.clone()]),
         };
-        if let (true, Some(why)) = (explicit, &why) {
-            // An engine that was asked for and is missing is an environment problem.
-            return Err(CliError::Unavailable { what: format!("engine {spec}"), why: why.clone() });
+        let expanded = match expanded {
+            Ok(v) => v,
+            Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => {
+                if explicit {
+                    return Err(CliError::Unavailable { what: format!("engine {spec}"), why });
+                }
+                engine_infos.push(EngineInfo {
+                    name: spec.to_string(),
+                    version: String::new(),
+                    unavailable: Some(why.clone()),
+                });
+                specs.push(spec);
+                unavailable.push(Some(why));
+                continue;
+            }
+        };
+        for spec in expanded {
+            let (version, why) = match engine::build(&spec, Mode::Fp32, a.max_memory, None) {
+                Ok(e) => (e.version(), None),
+                Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => (String::new(), Some(why)),
+            };
+            if let (true, Some(why)) = (explicit, &why) {
+                // An engine that was asked for and is missing is an environment problem.
+                return Err(CliError::Unavailable { what: format!("engine {spec}"), why: why.clone() });
+            }
+            engine_infos.push(EngineInfo { name: spec.to_string(), version, unavailable: why.clone() });
+            specs.push(spec);
+            unavailable.push(why);
         }
-        engine_infos.push(EngineInfo { name: spec.to_string(), version, unavailable: why.clone() });
-        unavailable.push(why);
     }
     let accepted = match &a.accepted {
         Some(p) => accepted::read(p)?,
@@ -93,6 +121,12 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
 
     let stale = accepted::apply(&accepted, &mut results);
     print!("{}", report::table(&results));
+    // The table has no room for details: list them for every check that did not simply pass.
+    for c in &results {
+        for k in c.checks.iter().filter(|k| matches!(k.status, Status::Failed | Status::Mistrusted)) {
+            println!("{} {} {} [{}]: {}", k.status.name(), c.case, k.check, k.engines.join(" vs "), k.detail);
+        }
+    }
     let stale_json: Vec<serde_json::Value> = stale.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
     for e in &stale {
         println!("stale accepted finding (not reproduced): {} {} {} — {}", e.engine, e.case, e.check, e.reason);
@@ -191,6 +225,8 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
         }
     };
     let mref = ModelRef { model: &model, path: &c.model };
+    // The reference INT8 outputs, computed once for every engine compared with them.
+    let mut int8: Option<Result<Vec<Tensor>, EngineError>> = None;
     for (spec, why) in config.specs.iter().zip(&config.unavailable) {
         match spec {
             EngineSpec::Reference => {
@@ -208,6 +244,38 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
                     vec!["reference:int8".into(), "reference:fp32".into()],
                     "the INT8 error bound (reference::bound) is not in this build yet",
                 ));
+            }
+            EngineSpec::Optimized { .. } => {
+                let engines = vec![spec.to_string(), "reference:int8".into()];
+                if let Some(why) = why {
+                    checks.push(CheckResult::skipped("vs-reference-int8", engines, why.clone()));
+                    continue;
+                }
+                let expected = int8.get_or_insert_with(|| {
+                    let mut r = ReferenceEngine { mode: Mode::Int8(Default::default()), max_memory: config.max_memory };
+                    r.run(mref, &inputs)
+                });
+                let check =
+                    match (expected, engine::build(spec, Mode::Int8(Default::default()), config.max_memory, None)) {
+                        (Err(EngineError::Cannot(why)), _) => {
+                            CheckResult::skipped("vs-reference-int8", engines, format!("reference:int8 {why}"))
+                        }
+                        (Err(EngineError::Failed(why)), _) => {
+                            let mut r = CheckResult::new(
+                                "vs-reference-int8",
+                                engines,
+                                Status::Failed,
+                                format!("reference:int8 failed: {why}"),
+                            );
+                            r.classification = Some("engine-error".into());
+                            r
+                        }
+                        (_, Err(e)) => CheckResult::skipped("vs-reference-int8", engines, e.to_string()),
+                        (Ok(expected), Ok(mut opt)) => {
+                            oracle::bit_exact_check("vs-reference-int8", mref, &inputs, expected, opt.as_mut())
+                        }
+                    };
+                checks.push(check);
             }
             other => {
                 let why = why.clone().unwrap_or_else(|| "no check of this engine is implemented yet".into());

@@ -178,3 +178,30 @@ pub fn fp32_check(
         }
     }
 }
+
+/// An engine's outputs against expected ones, bit for bit (the optimized engine against the
+/// reference INT8 mode).
+pub fn bit_exact_check(
+    check: &str,
+    model: ModelRef<'_>,
+    inputs: &[Tensor],
+    expected: &[Tensor],
+    engine: &mut dyn Engine,
+) -> CheckResult {
+    let engines = vec![engine.name(), "reference:int8".to_string()];
+    match engine.run(model, inputs) {
+        Ok(out) => {
+            let mut r = compare_outputs(check, engines, &out, expected, &vec![0.0; expected.len()]);
+            if r.status == Status::Failed {
+                r.classification = Some("bug".into());
+            }
+            r
+        }
+        Err(EngineError::Cannot(why)) => CheckResult::skipped(check, engines, why),
+        Err(EngineError::Failed(why)) => {
+            let mut r = CheckResult::new(check, engines, Status::Failed, why);
+            r.classification = Some("engine-error".into());
+            r
+        }
+    }
+}

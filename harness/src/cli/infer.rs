@@ -3,7 +3,7 @@
 
 use super::args::{InferArgs, ModeArg, ZeroPointArg};
 use super::Verdict;
-use crate::engine::{self, EngineError, EngineSpec, ModelRef};
+use crate::engine::{self, EngineSpec};
 use crate::error::CliError;
 use crate::load;
 use conform_ir::{Model, Tensor};
@@ -47,7 +47,7 @@ pub fn run(a: &InferArgs) -> Result<Verdict, CliError> {
     let model = load::model(&a.model)?;
     let inputs: Vec<Tensor> = a.inputs.iter().map(|p| load::npy(p)).collect::<Result<_, _>>()?;
     let mode = mode_of(a.mode, a.zero_point);
-    let outputs = match spec {
+    let outputs = match &spec {
         EngineSpec::Reference => {
             let opts = RunOptions { mode, max_memory: a.max_memory, keep_values: false };
             let out = reference::run(&model, &inputs, &opts)
@@ -57,16 +57,38 @@ pub fn run(a: &InferArgs) -> Result<Verdict, CliError> {
             }
             out.outputs
         }
-        other => {
-            let mut e = engine::build(&other, mode, a.max_memory)
-                .map_err(|e| CliError::Unavailable { what: format!("engine {other}"), why: e.to_string() })?;
+        EngineSpec::Optimized { .. } => {
+            let zero_point = match mode {
+                Mode::Int8(p) => p,
+                _ => ZeroPointPolicy::Exact,
+            };
+            let unavailable = |why: String| CliError::Unavailable { what: format!("engine {spec}"), why };
+            let isa = match &spec {
+                EngineSpec::Optimized { isa: Some(name) } => name.clone(),
+                _ => optimized::isa::default_isa().map_err(|e| unavailable(e.to_string()))?.name().to_string(),
+            };
+            let engine = engine::OptimizedEngine { isa, threads: a.threads, zero_point };
+            let plan = engine.compile(&model).map_err(|e| match e {
+                e @ optimized::OptError::Isa { .. } => unavailable(e.to_string()),
+                e => CliError::BadFile { path: a.model.clone(), message: e.to_string() },
+            })?;
+            let out =
+                plan.run(&inputs).map_err(|e| CliError::BadFile { path: a.model.clone(), message: e.to_string() })?;
             if a.trace {
-                eprintln!("conform: --trace is only recorded by the reference engine");
+                for r in out.report.iter() {
+                    let nd = model.node(r.node);
+                    let why = r.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default();
+                    println!("{:>5} {:<24} {:<40} {:?} {}{why}", nd.id, r.op_type, r.name, r.precision, r.kernel);
+                }
             }
-            e.run(ModelRef { model: &model, path: &a.model }, &inputs).map_err(|err| match err {
-                EngineError::Cannot(why) => CliError::Unavailable { what: format!("engine {other}"), why },
-                EngineError::Failed(message) => CliError::BadFile { path: a.model.clone(), message },
-            })?
+            out.outputs
+        }
+        EngineSpec::External { .. } => {
+            let why = engine::build(&spec, mode, a.max_memory, a.threads)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "external engines run under `check`".into());
+            return Err(CliError::Unavailable { what: format!("engine {spec}"), why });
         }
     };
     write_outputs(&model, &outputs, &a.out)?;

@@ -5,6 +5,7 @@
 pub mod args;
 mod infer;
 mod inspect;
+mod isa;
 
 use crate::error::CliError;
 use args::{Cli, Command};
@@ -57,7 +58,7 @@ pub fn run(cli: Cli) -> Result<Verdict, CliError> {
         Some(Command::Expand(_)) => Err(not_yet("expand", "weight expansion (reference::compress)")),
         Some(Command::Fuzz(_)) => Err(not_yet("fuzz", "the fuzzer")),
         Some(Command::Bench(_)) => Err(not_yet("bench", "the optimized engine's benchmark (optimized::bench)")),
-        Some(Command::Isa(_)) => Err(not_yet("isa", "the optimized engine's ISA dispatch (optimized::isa)")),
+        Some(Command::Isa(a)) => isa::run(&a),
     }
 }
 
