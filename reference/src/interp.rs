@@ -181,7 +181,12 @@ pub fn run(model: &Model, inputs: &[Tensor], opts: &RunOptions) -> Result<RunOut
         let decision = int8_plan.as_ref().map(|p| &p.decisions[i]);
         let (outs, path, reason): (Vec<Tensor>, PathTaken, Option<String>) = if node.is_parameter() {
             let k = params.iter().position(|&p| p == i).unwrap_or(0);
-            (vec![bound[k].clone()], PathTaken::Io, None)
+            let mut t = bound[k].clone();
+            if opts.mode == Mode::Fp16 && t.element_type == ElementType::F32 {
+                // FP16 mode reads its inputs as f16 values (as it reads f32 constants).
+                round_to_f16(&mut t);
+            }
+            (vec![t], PathTaken::Io, None)
         } else if node.is_const() {
             let mut t = model.const_tensor(i)?;
             if opts.mode == Mode::Fp16 && t.element_type == ElementType::F32 {
