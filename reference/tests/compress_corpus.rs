@@ -107,7 +107,13 @@ fn every_corpus_model_round_trips_through_both_forms() {
                         // SPEC §2.1: up to 2.25 ulp(R) measured.
                         3.0
                     };
-                    assert!(t.max_ulp <= bound, "{}: {form:?}: {}: max ulp {} > {bound}", dir.display(), t.name, t.max_ulp);
+                    assert!(
+                        t.max_ulp <= bound,
+                        "{}: {form:?}: {}: max ulp {} > {bound}",
+                        dir.display(),
+                        t.name,
+                        t.max_ulp
+                    );
                 }
                 let (e, erep) = expand(&c).expect("expand");
                 for t in &erep.tensors {

@@ -121,10 +121,23 @@ pub fn quantize_weight(w: f32, il: f32, ih: f32, grid: &Grid) -> Option<i64> {
 }
 
 /// OpenVINO's zero-point fusion test for one element: `q − zp` must convert to the storage type
-/// and back within 1e-4. For i4 OpenVINO masks the value to its low nibble before the test
-/// (`convert_to_int4`), so a negative fused value never passes; we also refuse fused values
-/// outside the type (OpenVINO would wrap 8..15 into negative i4 values).
+/// and back within 1e-4 (`compress_quantized_weights_internal`). For i4, OpenVINO works on the
+/// low nibble (`convert_to_int4` masks with `0x0f`): it tests `(q & 0xf) − zp`, keeps the nibble,
+/// and the i4 Convert sign-extends it. We accept exactly what OpenVINO accepts, except where its
+/// nibble arithmetic would store a wrong value (`q − zp` = 8 stored as −8): there we keep the
+/// Subtract.
 pub fn fused_value(q: i64, zp: f32, et: ElementType) -> Option<i64> {
+    if et == ElementType::I4 {
+        let v = q.rem_euclid(16) as f32 - zp;
+        let r = v.round_ties_even();
+        if !(0.0..=15.0).contains(&r) || (r - v).abs() >= 1e-4 {
+            return None;
+        }
+        let c = r as i64;
+        let stored = if c >= 8 { c - 16 } else { c };
+        let exact = (q as f32 - zp).round_ties_even();
+        return (exact == stored as f32).then_some(stored);
+    }
     let v = q as f32 - zp;
     let r = v.round_ties_even();
     if !r.is_finite() {
@@ -132,7 +145,6 @@ pub fn fused_value(q: i64, zp: f32, et: ElementType) -> Option<i64> {
     }
     let c = r as i64;
     let (lo, hi) = type_range(et)?;
-    let lo = if et == ElementType::I4 { 0 } else { lo };
     ((lo..=hi).contains(&c) && ((c as f32) - v).abs() < 1e-4).then_some(c)
 }
 
@@ -179,11 +191,23 @@ mod tests {
     }
 
     #[test]
-    fn fusion_refuses_negative_i4_and_out_of_type_values() {
-        assert_eq!(fused_value(-3, 0.0, ElementType::I4), None);
+    fn fusion_follows_openvinos_nibble_test_for_i4() {
+        // A tiny zero point (OpenVINO's own output for levels 16 has 2^-20) fuses away, negative
+        // i4 values included: OpenVINO tests (q & 0xf) - zp = 13 - 2^-20 for q = -3.
+        assert_eq!(fused_value(-3, 2f32.powi(-20), ElementType::I4), Some(-3));
         assert_eq!(fused_value(3, -1.0, ElementType::I4), Some(4));
+        // q = 7, zp = -1: OpenVINO would store nibble 8, i.e. -8; we refuse.
+        assert_eq!(fused_value(7, -1.0, ElementType::I4), None);
+        // q = -1, zp = -1: (15 + 1) does not fit a nibble, OpenVINO refuses too.
+        assert_eq!(fused_value(-1, -1.0, ElementType::I4), None);
+    }
+
+    #[test]
+    fn fusion_needs_an_integer_in_the_type() {
         assert_eq!(fused_value(127, -1.0, ElementType::I8), None);
         assert_eq!(fused_value(5, -0.5, ElementType::I8), None);
         assert_eq!(fused_value(-5, 2.0, ElementType::I8), Some(-7));
+        assert_eq!(fused_value(5, 7.6293945e-6, ElementType::I8), Some(5));
+        assert_eq!(fused_value(0, 1.0, ElementType::U8), None);
     }
 }
