@@ -18,7 +18,7 @@ pub(crate) fn convolution(cx: &Ctx<'_>, grouped: bool) -> Result<Vec<Tensor>, Fa
     let (x, xs) = cx.f32_input(0)?;
     let (w, ws) = cx.f32_input(1)?;
     let rank = xs.len();
-    if rank < 3 || rank > 5 {
+    if !(3..=5).contains(&rank) {
         return Err(cx.err(format!("data shape {} must have rank 3 to 5", fmt_shape(xs))));
     }
     let nsp = rank - 2;

@@ -78,6 +78,7 @@ impl WindowAttrs {
 /// Explicit/valid: `out = floor_or_ceil((in + pb + pe − eff) / s) + 1` with `eff = d·(k−1) + 1`;
 /// same_upper/lower: `out = ceil(in / s)`, total pad `max(0, (out−1)·s + eff − in)`, the odd one at the
 /// end (upper) or the beginning (lower).
+#[allow(clippy::needless_range_loop)] // one index walks six parallel per-axis arrays
 pub(crate) fn resolve(cx: &Ctx<'_>, input: &[usize], a: &WindowAttrs) -> Result<Geom, FallbackError> {
     let n = input.len();
     if n == 0 || n > 3 {

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 /// `ov::reference::reduce_sum` (FP32.md): while the element and the running sum are both finite,
 /// `y = x − c; t = s + y; c = (t − s) − y; s = t`; otherwise `s = x + s`.
 #[inline(always)]
+#[allow(clippy::assign_op_pattern)] // `x + s` is OpenVINO's operand order
 pub(crate) fn kahan_step(s: &mut f32, c: &mut f32, x: f32) {
     if x.is_finite() && s.is_finite() {
         let y = x - *c;
