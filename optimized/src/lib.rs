@@ -6,6 +6,7 @@
 //! [`bench::run_bench`] for `conform bench`.
 
 pub mod bcast;
+pub mod bench;
 pub mod conv;
 pub mod error;
 pub mod fallback;
