@@ -188,3 +188,39 @@ fn check_one_case_writes_json_and_junit() {
     let x = std::fs::read_to_string(&junit).unwrap_or_else(|e| panic!("{e}"));
     assert!(x.starts_with("<?xml") && x.contains("<testsuites") && x.contains("conv_s2_asympad_relu__mo_u8"));
 }
+
+/// `compress` and `expand` write IRs whose form `inspect` sees; the compressed weights take the
+/// bytes the OpenVINO-written compressed twin's manifest gives (i8, one byte per element).
+#[test]
+fn compress_and_expand_round_trip_through_inspect() {
+    let d = tmp("rewrite");
+    let expanded = "corpus/conv_s2_asympad_relu__expanded/model.xml";
+    let inspect = |path: &Path| -> serde_json::Value {
+        let o = conform(&["inspect", "--json", &path.display().to_string()]);
+        assert_exit(&o, 0, "inspect");
+        serde_json::from_slice(&o.stdout).unwrap_or_default()
+    };
+    for (form, want) in [("dq", "compressed-dq"), ("fq", "compressed-fq")] {
+        let out = d.join(format!("{form}.xml"));
+        let o = conform(&["compress", expanded, &out.display().to_string(), "--form", form, "--json"]);
+        assert_exit(&o, 0, "compress");
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        for key in ["tensors", "refused", "totals"] {
+            assert!(report.get(key).is_some(), "compress --json key {key}");
+        }
+        let r = inspect(&out);
+        assert_eq!(r["form"], want);
+        // conv_s2_asympad_relu__compressed/manifest.json: weight_constant_bytes_by_element_type {"i8": 1152}.
+        assert_eq!(r.pointer("/weights/by_element_type/i8").and_then(|v| v.as_u64()), Some(1152), "{form}");
+        let back = d.join(format!("{form}_expanded.xml"));
+        assert_exit(&conform(&["expand", &out.display().to_string(), &back.display().to_string()]), 0, "expand");
+        assert_eq!(inspect(&back)["form"], "expanded");
+    }
+    let bad = d.join("bad.xml");
+    std::fs::write(&bad, "<net").unwrap_or_else(|e| panic!("{e}"));
+    assert_exit(
+        &conform(&["compress", &bad.display().to_string(), &d.join("o.xml").display().to_string(), "--form", "dq"]),
+        2,
+        "compress of a malformed IR",
+    );
+}

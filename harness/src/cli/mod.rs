@@ -6,6 +6,7 @@ pub mod args;
 mod infer;
 mod inspect;
 mod isa;
+mod rewrite;
 
 use crate::error::CliError;
 use args::{Cli, Command};
@@ -54,8 +55,8 @@ pub fn run(cli: Cli) -> Result<Verdict, CliError> {
         Some(Command::Inspect(a)) => inspect::run(&a),
         Some(Command::Infer(a)) => infer::run(&a),
         Some(Command::Check(a)) => crate::check::run(&a),
-        Some(Command::Compress(_)) => Err(not_yet("compress", "weight compression (reference::compress)")),
-        Some(Command::Expand(_)) => Err(not_yet("expand", "weight expansion (reference::compress)")),
+        Some(Command::Compress(a)) => rewrite::compress(&a),
+        Some(Command::Expand(a)) => rewrite::expand(&a),
         Some(Command::Fuzz(_)) => Err(not_yet("fuzz", "the fuzzer")),
         Some(Command::Bench(_)) => Err(not_yet("bench", "the optimized engine's benchmark (optimized::bench)")),
         Some(Command::Isa(a)) => isa::run(&a),
