@@ -142,8 +142,8 @@ pub fn lstm_cell(p: &CellParams<'_>, batch: usize, x: &[f32], h: &[f32], c: &[f3
 /// `reverse_sequence` on a `[B, T, F]` buffer: each row's first `len[b]` steps reversed.
 fn reverse_rows(data: &[f32], batch: usize, steps: usize, feat: usize, lens: &[usize]) -> Vec<f32> {
     let mut out = data.to_vec();
-    for b in 0..batch {
-        let l = lens[b].min(steps);
+    for (b, &len) in lens.iter().enumerate().take(batch) {
+        let l = len.min(steps);
         for t in 0..l {
             let src = (b * steps + (l - 1 - t)) * feat;
             let dst = (b * steps + t) * feat;
@@ -193,9 +193,9 @@ pub fn cell_pass(
                 h.clone_from(&h_list[t]);
                 c.clone_from(&c_list[t]);
             } else {
-                for b in 0..batch {
+                for (b, &len) in ulens.iter().enumerate().take(batch) {
                     let range = b * hs..(b + 1) * hs;
-                    match ulens[b].checked_sub(1).filter(|&i| i < steps) {
+                    match len.checked_sub(1).filter(|&i| i < steps) {
                         Some(idx) => {
                             h[range.clone()].copy_from_slice(&h_list[idx][range.clone()]);
                             c[range.clone()].copy_from_slice(&c_list[idx][range]);
