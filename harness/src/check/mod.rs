@@ -6,6 +6,7 @@
 pub mod accepted;
 pub mod case;
 pub mod inputs;
+pub mod int8;
 pub mod oracle;
 pub mod report;
 pub mod result;
@@ -239,11 +240,7 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
                         Err(e) => checks.push(bad("fp32-vs-fallback", e.to_string())),
                     }
                 }
-                checks.push(CheckResult::skipped(
-                    "int8-vs-fp32",
-                    vec!["reference:int8".into(), "reference:fp32".into()],
-                    "the INT8 error bound (reference::bound) is not in this build yet",
-                ));
+                checks.push(int8::check(&model, &inputs, config.max_memory));
             }
             EngineSpec::Optimized { .. } => {
                 let engines = vec![spec.to_string(), "reference:int8".into()];
