@@ -264,3 +264,46 @@ fn corpus_int8_blocks_within_the_bound() {
     println!("total: {total_blocks} INT8 blocks checked (exact policy), {total_flips} accepted flips");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Expected decisions, from the case descriptions in the manifests: every synthetic quantized
+/// conv/matmul case is one INT8 block with its bias/activation absorbed, in every weight form. The
+/// exceptions follow from their descriptions: `conv_fp16w_unquantized` ("unquantized weights stored
+/// as f16 Const → Convert") and `matmul_batched_act` ("two FQ'd activations; levels 256 signed
+/// ranges": both zero points fractional, so INT8 only under the `round` policy).
+#[test]
+fn corpus_decisions_match_the_case_descriptions() {
+    for dir in cases() {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let synthetic_block = ["conv_", "gconv_", "matmul_"].iter().any(|p| name.starts_with(p));
+        if !synthetic_block {
+            continue;
+        }
+        let model = read_model(&dir.join("model.xml")).expect("model reads");
+        let description = manifest(&dir)["description"].as_str().unwrap_or("").to_string();
+        for policy in [ZeroPointPolicy::Exact, ZeroPointPolicy::Round] {
+            let plan = int8::analyze(&model, policy).expect("analyze");
+            let mains: Vec<usize> = (0..model.nodes().len())
+                .filter(|&i| matches!(model.node(i).op_type.as_str(), "Convolution" | "GroupConvolution" | "MatMul"))
+                .collect();
+            assert_eq!(mains.len(), 1, "{name}: one main op");
+            let d = &plan.decisions[mains[0]];
+            let expected: Result<(), &str> = if name == "conv_fp16w_unquantized" {
+                Err("weights-not-quantized")
+            } else if name == "matmul_batched_act" && policy == ZeroPointPolicy::Exact {
+                Err("two-fractional-zero-points")
+            } else {
+                Ok(())
+            };
+            match (expected, d) {
+                (Ok(()), Decision::Main { block }) => {
+                    // The absorbed chain is every Add/ReLU/Clamp of the case (they follow the main op).
+                    let chain_ops =
+                        model.nodes().iter().filter(|n| matches!(n.op_type.as_str(), "Add" | "ReLU" | "Clamp")).count();
+                    assert_eq!(plan.blocks[*block].chain.len(), chain_ops, "{name}: chain ({description})");
+                }
+                (Err(code), Decision::Fallback { reason, .. }) => assert_eq!(*reason, code, "{name} {policy:?}"),
+                (e, d) => panic!("{name} {policy:?}: expected {e:?}, got {d:?} ({description})"),
+            }
+        }
+    }
+}
