@@ -30,6 +30,7 @@ proptest! {
         let op = g.pick(&["Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Power"]);
         let (sa, sb) = broadcast_pair(&mut g);
         let a = g.tensor(&sa, 4.0, true);
+        let a = g.maybe_f16(a, 0.1);
         let b = g.tensor(&sb, 4.0, true);
         let attrs = [("auto_broadcast", "numpy".to_string())];
         prop_assert!(compare_op(op, "opset1", &attrs, &[a, b], 1));
@@ -41,6 +42,7 @@ proptest! {
         let rank = g.range(0, 4);
         let shape = g.shape(rank, 6);
         let x = g.tensor(&shape, 8.0, true);
+        let x = g.maybe_f16(x, 0.1);
         let computed = match g.range(0, 6) {
             0 => compare_op("Sqrt", "opset1", &[], &[x], 1),
             1 => compare_op("ReLU", "opset1", &[], &[x], 1),

@@ -119,9 +119,22 @@ impl<'a> Ctx<'a> {
         Ok(out)
     }
 
-    /// An f32 output tensor.
+    /// A float output computed in f32, stored in the float type of input 0 (f16/bf16 rounded to
+    /// nearest even, f64 widened; f32 otherwise), as the reference stores results.
     pub fn f32_tensor(&self, shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, FallbackError> {
-        self.tensor(ElementType::F32, shape, TensorData::F32(data))
+        let like = self.inputs.first().map(|t| t.element_type).unwrap_or(ElementType::F32);
+        self.float_tensor(like, shape, data)
+    }
+
+    /// A float output computed in f32, stored in element type `like` when it is a float type.
+    pub fn float_tensor(&self, like: ElementType, shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor, FallbackError> {
+        let (et, data) = match like {
+            ElementType::F16 => (like, TensorData::F16(data.into_iter().map(half::f16::from_f32).collect())),
+            ElementType::BF16 => (like, TensorData::BF16(data.into_iter().map(half::bf16::from_f32).collect())),
+            ElementType::F64 => (like, TensorData::F64(data.into_iter().map(f64::from).collect())),
+            _ => (ElementType::F32, TensorData::F32(data)),
+        };
+        self.tensor(et, shape, data)
     }
 
     /// A tensor of any type, checking that data and shape agree.

@@ -123,6 +123,7 @@ pub(crate) fn batch_norm(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(5, 5)?;
     let (di, gi, bi) = if cx.node.version == "opset1" { (2, 0, 1) } else { (0, 1, 2) };
     let (x, shape) = cx.f32_input(di)?;
+    let like = cx.input(di)?.element_type;
     let (gamma, _) = cx.f32_input(gi)?;
     let (beta, _) = cx.f32_input(bi)?;
     let (mean, _) = cx.f32_input(3)?;
@@ -150,5 +151,5 @@ pub(crate) fn batch_norm(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
             }
         });
     }
-    Ok(vec![cx.f32_tensor(shape.to_vec(), out)?])
+    Ok(vec![cx.float_tensor(like, shape.to_vec(), out)?])
 }

@@ -25,6 +25,16 @@ pub fn assert_same_bits(got: &Tensor, want: &Tensor, what: &str) {
                 );
             }
         }
+        (TensorData::F16(g), TensorData::F16(w)) => {
+            let same = |a: half::f16, b: half::f16| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            let bad = (0..g.len()).find(|&i| !same(g[i], w[i]));
+            assert!(
+                bad.is_none(),
+                "{what}: f16 element {bad:?}: got {:?}, reference {:?}",
+                bad.map(|i| g[i]),
+                bad.map(|i| w[i])
+            );
+        }
         (g, w) => assert_eq!(g, w, "{what}: data"),
     }
 }
@@ -177,6 +187,16 @@ impl Gen {
         Tensor::from_f32(shape.to_vec(), v).expect("consistent")
     }
 
+    /// `t` converted to f16 with probability `p` (values rounded to nearest even), to exercise
+    /// float types other than f32 (computed in f32, stored back in f16).
+    pub fn maybe_f16(&mut self, t: Tensor, p: f64) -> Tensor {
+        if !self.chance(p) {
+            return t;
+        }
+        let v = t.to_f32_vec().into_iter().map(half::f16::from_f32).collect();
+        Tensor::new(ElementType::F16, t.shape, TensorData::F16(v)).expect("consistent")
+    }
+
     /// A random shape of `rank` with dims in `1..=max`.
     pub fn shape(&mut self, rank: usize, max: usize) -> Vec<usize> {
         (0..rank).map(|_| self.range(1, max)).collect()
@@ -192,6 +212,3 @@ pub fn i64s(shape: Vec<usize>, v: Vec<i64>) -> Tensor {
 pub fn list(v: &[usize]) -> String {
     v.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
 }
-
-/// Unused element type import guard.
-pub const F32: ElementType = ElementType::F32;
