@@ -257,30 +257,54 @@ impl ConvExec {
             .and_then(|v| v.checked_mul(cp))
             .ok_or_else(|| err("padded input size overflows".into()))?;
         let total = img.checked_mul(n).ok_or_else(|| err("padded input size overflows".into()))?;
+        // 1. Quantize the whole NC(D)HW input (contiguous, vectorized) into u8 level indices.
+        let mut qx = vec![0u8; xs.len()];
+        let chunk = 16384;
+        let any_nan = qx
+            .par_chunks_mut(chunk)
+            .zip(xs.par_chunks(chunk))
+            .map(|(d, s)| quant::quantize(self.isa, &self.act, s, d))
+            .reduce(|| false, |a, b| a || b);
+        // 2. Scatter into the padded N·D·H·W·C buffer (pad value `pv`), one padded row per task.
         let mut buf = vec![self.pv; total];
-        // Quantize into the padded NDHWC buffer, one padded row (d, y) per task.
         let rowlen = dp[2] * cp;
         let spatial_in = ind[0] * ind[1] * ind[2];
-        let any_nan = buf.par_chunks_mut(rowlen.max(1)).enumerate().map(|(ri, row)| {
+        let (cin_g, cgp) = (self.cin_g, self.cgp);
+        buf.par_chunks_mut(rowlen.max(1)).enumerate().for_each(|(ri, row)| {
             let (ni, rem) = (ri / (dp[0] * dp[1]), ri % (dp[0] * dp[1]));
             let (zd, zy) = (rem / dp[1], rem % dp[1]);
             if zd < pb[0] || zd >= pb[0] + ind[0] || zy < pb[1] || zy >= pb[1] + ind[1] {
-                return false;
+                return;
             }
-            let mut nan = false;
             let (id, iy) = (zd - pb[0], zy - pb[1]);
-            let mut tmp = vec![0u8; ind[2]];
-            for ch in 0..c {
-                let (g, cc) = (ch / self.cin_g, ch % self.cin_g);
+            let src_row = |ch: usize| {
                 let off = (ni * c + ch) * spatial_in + (id * ind[1] + iy) * ind[2];
-                nan |= quant::quantize(self.isa, &self.act, &xs[off..off + ind[2]], &mut tmp);
-                let base = pb[2] * cp + g * self.cgp + cc;
-                for (ix, &v) in tmp.iter().enumerate() {
-                    row[base + ix * cp] = v;
+                &qx[off..off + ind[2]]
+            };
+            let row = &mut row[pb[2] * cp..(pb[2] + ind[2]) * cp];
+            if cgp % 4 == 0 && cin_g % 4 == 0 {
+                // Four channels at a time as one u32 store.
+                for g in 0..self.groups {
+                    for c4 in 0..cin_g / 4 {
+                        let ch = g * cin_g + 4 * c4;
+                        let (s0, s1, s2, s3) = (src_row(ch), src_row(ch + 1), src_row(ch + 2), src_row(ch + 3));
+                        let base = g * cgp + 4 * c4;
+                        for (ix, px) in row.chunks_exact_mut(cp).enumerate() {
+                            px[base..base + 4].copy_from_slice(&[s0[ix], s1[ix], s2[ix], s3[ix]]);
+                        }
+                    }
+                }
+            } else {
+                for ch in 0..c {
+                    let (g, cc) = (ch / cin_g, ch % cin_g);
+                    let s = src_row(ch);
+                    let base = g * cgp + cc;
+                    for (ix, px) in row.chunks_exact_mut(cp).enumerate() {
+                        px[base] = s[ix];
+                    }
                 }
             }
-            nan
-        }).reduce(|| false, |a, b| a || b);
+        });
         // Taps.
         let mut taps = Vec::with_capacity(self.k[0] * self.k[1] * self.k[2]);
         let mut tap_xyz = Vec::with_capacity(taps.capacity());

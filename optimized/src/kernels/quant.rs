@@ -15,8 +15,11 @@ fn body(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
         let t = (x - il) / d;
         let t = t * lm1;
         let r = t.round_ties_even();
-        let r = if x <= il { 0.0 } else if x > ih { top } else { r };
-        *o = r as u8;
+        // `!(x > il)` is `x <= il` for numbers and also catches NaN (→ 0; the caller makes NaN's
+        // outputs NaN anyway), so r is an integer in [0, 255] here.
+        let r = if !(x > il) { 0.0 } else if x > ih { top } else { r };
+        // r + 2^23 is exact and holds r in its low mantissa bits: a vectorizable float→u8.
+        *o = (r + 8_388_608.0).to_bits() as u8;
     }
     nan
 }
