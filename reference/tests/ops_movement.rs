@@ -270,3 +270,57 @@ fn pad_two_dimensional_constant_default_zero() {
     assert_eq!(t.shape, vec![3, 3]);
     assert_eq!(f32s(&t), &[0., 0., 0., 1., 2., 0., 3., 4., 0.]);
 }
+
+#[test]
+fn unsqueeze_axes_index_the_output() {
+    // [2,3] with axes [0, -1]: output rank 4, new axes 0 and 3 -> [1,2,3,1].
+    let t = eval1(node("Unsqueeze", "opset1", &[], 1), &[iota(&[2, 3]), i64t(&[2], &[0, -1])]);
+    assert_eq!(t.shape, vec![1, 2, 3, 1]);
+    assert!(eval(node("Unsqueeze", "opset1", &[], 1), &[iota(&[2]), i64t(&[2], &[0, 0])]).is_err());
+}
+
+#[test]
+fn shape_of_types() {
+    let t = eval1(node("ShapeOf", "opset3", &[("output_type", "i32")], 1), &[iota(&[2, 0, 5])]);
+    assert_eq!((t.shape.clone(), t.data), (vec![3], TensorData::I32(vec![2, 0, 5])));
+    let t = eval1(node("ShapeOf", "opset1", &[], 1), &[iota(&[4])]);
+    assert_eq!(t.data, TensorData::I64(vec![4]));
+}
+
+#[test]
+fn split_equal_parts() {
+    // [2,4] split in 2 along axis -1: [[0,1],[4,5]] and [[2,3],[6,7]].
+    let outs =
+        eval(node("Split", "opset1", &[("num_splits", "2")], 2), &[iota(&[2, 4]), i64t(&[], &[-1])]).expect("split");
+    assert_eq!(f32s(&outs[0]), &[0., 1., 4., 5.]);
+    assert_eq!(f32s(&outs[1]), &[2., 3., 6., 7.]);
+    assert!(eval(node("Split", "opset1", &[("num_splits", "3")], 3), &[iota(&[2, 4]), i64t(&[], &[1])]).is_err());
+}
+
+#[test]
+fn tile_pads_repeats_and_shape() {
+    // [1,2] tiled by [2] -> repeats padded to [1,2]: [[1,2,1,2]]; by [2,1,1] -> shape [2,1,2].
+    let x = f32t(&[1, 2], &[1., 2.]);
+    let t = eval1(node("Tile", "opset1", &[], 1), &[x.clone(), i64t(&[1], &[2])]);
+    assert_eq!((t.shape.clone(), f32s(&t).to_vec()), (vec![1, 4], vec![1., 2., 1., 2.]));
+    let t = eval1(node("Tile", "opset1", &[], 1), &[x, i64t(&[3], &[2, 1, 1])]);
+    assert_eq!((t.shape.clone(), f32s(&t).to_vec()), (vec![2, 1, 2], vec![1., 2., 1., 2.]));
+}
+
+#[test]
+fn broadcast_modes() {
+    let x = f32t(&[3, 1], &[1., 2., 3.]);
+    // numpy to [2,3,2]: every row value repeated.
+    let t = eval1(node("Broadcast", "opset3", &[("mode", "numpy")], 1), &[x.clone(), i64t(&[3], &[2, 3, 2])]);
+    assert_eq!(t.shape, vec![2, 3, 2]);
+    assert_eq!(f32s(&t), &[1., 1., 2., 2., 3., 3., 1., 1., 2., 2., 3., 3.]);
+    // bidirectional with target [1,4]: result [3,4].
+    let t = eval1(node("Broadcast", "opset3", &[("mode", "bidirectional")], 1), &[x, i64t(&[2], &[1, 4])]);
+    assert_eq!(t.shape, vec![3, 4]);
+    // explicit: [2] mapped to axis 1 of [3,2,2]: out[i][j][k] = x[j].
+    let t = eval1(
+        node("Broadcast", "opset3", &[("mode", "explicit")], 1),
+        &[f32t(&[2], &[5., 6.]), i64t(&[3], &[3, 2, 2]), i64t(&[1], &[1])],
+    );
+    assert_eq!(f32s(&t), &[5., 5., 6., 6., 5., 5., 6., 6., 5., 5., 6., 6.]);
+}

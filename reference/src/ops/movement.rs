@@ -1,11 +1,12 @@
 //! Data movement and type ops: Convert, Reshape, Squeeze, Transpose, Concat, Gather, Slice,
-//! VariadicSplit, Pad. All of them work on every element type (shape subgraphs stay i64) and only
-//! move elements, except Convert.
+//! VariadicSplit, Pad (the corpus's), and Unsqueeze, ShapeOf, Split, Tile, Broadcast. All of them
+//! work on every element type (shape subgraphs stay i64) and only move elements, except Convert.
 
 use super::{OpCtx, OpResult};
 
 pub mod convert;
 pub mod data;
+pub mod extra;
 pub mod gather;
 pub mod join;
 pub mod layout;
@@ -27,6 +28,12 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
         ("Gather", "opset8") => one(gather::gather(node, inputs)),
         ("Slice", "opset8") => one(slice::slice(node, inputs)),
         ("Pad", "opset1" | "opset12") => one(pad::pad(node, inputs)),
+        ("Gather", "opset1" | "opset7") => one(gather::gather(node, inputs)),
+        ("Unsqueeze", "opset1") => one(extra::unsqueeze(node, inputs)),
+        ("ShapeOf", "opset1" | "opset3") => one(extra::shape_of(node, inputs)),
+        ("Split", "opset1") => Some(extra::split(node, inputs)),
+        ("Tile", "opset1") => one(extra::tile(node, inputs)),
+        ("Broadcast", "opset1" | "opset3") => one(extra::broadcast(node, inputs)),
         _ => None,
     }
 }
