@@ -305,3 +305,31 @@ fn dq_expands_to_a_fake_quantize_that_recompresses_to_the_same_bytes() {
         conform_ir::write_model_to_bytes(&c2).expect("write")
     );
 }
+
+#[test]
+fn f16_ranges_behind_a_convert_are_constant() {
+    // IRs saved with compress_to_fp16 decompress every float Const with a Convert, ranges too.
+    let mut b = Builder::new();
+    let wv: Vec<half::f16> = [-1.0f32, 0.5, 1.0].iter().map(|&v| half::f16::from_f32(v)).collect();
+    let w = b.constant("W", ElementType::F16, &[3], &TensorData::F16(wv));
+    let wc = b.op("W/cvt", "Convert", &[("destination_type", "f32")], &[(w, &[3])], &[3]);
+    let mut r = Vec::new();
+    for (k, v) in [-1.0f32, 1.0, -1.0, 1.0].into_iter().enumerate() {
+        let c = b.constant(&format!("r{k}"), ElementType::F16, &[], &TensorData::F16(vec![half::f16::from_f32(v)]));
+        r.push(b.op(&format!("r{k}/cvt"), "Convert", &[("destination_type", "f32")], &[(c, &[])], &[]));
+    }
+    let fq = b.op(
+        "FQ",
+        "FakeQuantize",
+        &[("levels", "255")],
+        &[(wc, &[3]), (r[0], &[]), (r[1], &[]), (r[2], &[]), (r[3], &[])],
+        &[3],
+    );
+    b.op("out", "Result", &[], &[(fq, &[3])], &[]);
+    let m = b.build();
+    for opts in [DQ, FQ] {
+        let (c, rep) = compress(&m, &opts).expect("compress");
+        assert!(rep.refused.is_empty(), "{:?}", rep.refused);
+        assert_eq!(const_values(&c, "W").1, vec![-127, 63, 127]);
+    }
+}

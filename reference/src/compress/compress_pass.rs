@@ -5,7 +5,7 @@ use super::expand_pass::Origins;
 use super::graph::{binary_node, const_node, convert_node, Graph};
 use super::quant::{dq_value, fused_value, quantize_weight, scale_zero_point_tensors, signed_low, Grid, Operand};
 use super::report::{Diff, Refusal, Report, TensorReport};
-use super::{const_size, direct_const, read_const, Bits, CompressError, CompressOptions, Form};
+use super::{const_size, const_through_convert, read_const, Bits, CompressError, CompressOptions, Form};
 use crate::broadcast::BroadcastIndex;
 use crate::fq::fake_quantize_scalar;
 use conform_ir::forms::WeightForm;
@@ -83,7 +83,9 @@ fn match_fq(model: &Model, fq: usize, opts: &CompressOptions) -> Result<Result<M
     }
     let mut range_nodes = [0usize; 4];
     for (k, slot) in range_nodes.iter_mut().enumerate() {
-        let Some(c) = direct_const(model, fq, k + 1) else {
+        // A Const, or an f16/bf16 Const decompressed by a Convert to f32 (IRs saved with
+        // compress_to_fp16): the values are exact in f32 either way.
+        let Some((c, cvt)) = const_through_convert(model, fq, k + 1) else {
             let (s, _) = model.source_of(fq, k + 1);
             return Ok(Err(format!(
                 "non-constant {}: it comes from {} \"{}\"",
@@ -93,7 +95,8 @@ fn match_fq(model: &Model, fq: usize, opts: &CompressOptions) -> Result<Result<M
             )));
         };
         let et = model.node(c).constant.map_or(ElementType::F32, |v| v.element_type);
-        if et != ElementType::F32 {
+        let ok = et == ElementType::F32 || (cvt.is_some() && matches!(et, ElementType::F16 | ElementType::BF16));
+        if !ok {
             return Ok(Err(format!("{} is {et} (only f32 FakeQuantize are compressed)", RANGE_NAMES[k])));
         }
         *slot = c;

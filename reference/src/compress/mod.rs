@@ -130,12 +130,6 @@ impl From<IrError> for CompressError {
     }
 }
 
-/// A constant input of a node: the Const feeding it directly, decoded.
-pub(crate) fn direct_const(model: &Model, node: usize, input: usize) -> Option<usize> {
-    let &(src, _) = model.sources_of(node).get(input)?;
-    model.node(src).is_const().then_some(src)
-}
-
 /// A value that is a Const, or a Const seen through one Convert to f32 (an f16 scale, say):
 /// returns (const node, convert node).
 pub(crate) fn const_through_convert(model: &Model, node: usize, input: usize) -> Option<(usize, Option<usize>)> {
