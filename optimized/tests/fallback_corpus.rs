@@ -91,3 +91,83 @@ fn every_corpus_node_matches_the_reference_bit_for_bit() {
     }
     assert!(total > 0, "no node was compared");
 }
+
+/// Runs a whole model through the fallback kernels only (every node, FakeQuantize included, fed
+/// the fallback's own values), returning the Result tensors in [`conform_ir::Model::results`] order.
+fn run_fallback_only(model: &conform_ir::Model, inputs: &[conform_ir::Tensor]) -> Vec<conform_ir::Tensor> {
+    let n = model.nodes().len();
+    let mut values: Vec<Vec<Option<conform_ir::Tensor>>> =
+        (0..n).map(|i| vec![None; model.node(i).outputs.len()]).collect();
+    let params = model.parameters();
+    for &i in model.topo_order() {
+        let node = model.node(i);
+        let outs = if node.is_parameter() {
+            let k = params.iter().position(|&p| p == i).expect("parameter");
+            vec![inputs[k].clone()]
+        } else if node.is_const() {
+            vec![model.const_tensor(i).expect("constant")]
+        } else if node.is_result() {
+            continue;
+        } else {
+            let ins: Vec<_> = model.sources_of(i).iter().map(|&(s, o)| values[s][o].as_ref().expect("input")).collect();
+            eval_node(model, i, &ins).unwrap_or_else(|e| panic!("{e}"))
+        };
+        for (o, t) in outs.into_iter().enumerate() {
+            if o < values[i].len() {
+                values[i][o] = Some(t);
+            }
+        }
+    }
+    model
+        .results()
+        .into_iter()
+        .map(|r| {
+            let (s, o) = model.source_of(r, 0);
+            values[s][o].clone().expect("result")
+        })
+        .collect()
+}
+
+/// End to end, the fallback kernels alone reproduce the reference's FP32 outputs bit for bit (what
+/// the optimized engine relies on for every node outside INT8 blocks). Also reports, without
+/// asserting, how many output elements equal OpenVINO's own FP32 reference outputs
+/// (`fallback_f32_*.npy`) exactly.
+#[test]
+fn whole_models_through_the_fallback_match_the_reference() {
+    let mut models = 0;
+    for dir in corpus_dirs() {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let model = read_model(&dir.join("model.xml")).expect("model");
+        let inputs: Vec<_> = (0..model.parameters().len())
+            .map(|i| read_npy(&dir.join(format!("input_{i}.npy"))).expect("input"))
+            .collect();
+        let opts = RunOptions { mode: Mode::Fp32, ..RunOptions::default() };
+        let want = match run(&model, &inputs, &opts) {
+            Ok(o) => o.outputs,
+            Err(e @ RefError::UnsupportedOp { .. }) => {
+                eprintln!("{name}: SKIP (reference incomplete): {e}");
+                continue;
+            }
+            Err(e) => panic!("{name}: the reference failed: {e}"),
+        };
+        let got = run_fallback_only(&model, &inputs);
+        assert_eq!(got.len(), want.len(), "{name}: result count");
+        let mut ov_exact = (0usize, 0usize);
+        for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_same_bits(g, w, &format!("{name}: result {k}"));
+            if let (Ok(ov), Some(gv)) = (read_npy(&dir.join(format!("fallback_f32_{k}.npy"))), g.as_f32()) {
+                let ovv = ov.to_f32_vec();
+                if ovv.len() == gv.len() {
+                    ov_exact.0 += gv.iter().zip(&ovv).filter(|(a, b)| a.to_bits() == b.to_bits()).count();
+                    ov_exact.1 += gv.len();
+                }
+            }
+        }
+        eprintln!(
+            "{name}: bit-identical to the reference; {} of {} elements equal OpenVINO's FP32 output",
+            ov_exact.0, ov_exact.1
+        );
+        models += 1;
+    }
+    assert!(models >= 40, "only {models} models compared");
+}
