@@ -99,10 +99,12 @@ pub struct Plan {
     pool: rayon::ThreadPool,
     steps: Vec<Step>,
     params: Vec<(usize, usize)>,
+    params_nodes: Vec<usize>,
     results: Vec<usize>,
     nslots: usize,
     residual: Option<Model>,
-    residual_nodes: Vec<conform_ir::Node>,
+    /// Stripped copies of the nodes the plan itself needs (parameters, INT8 main ops), by index.
+    own_nodes: std::collections::HashMap<usize, conform_ir::Node>,
     report: Arc<Vec<NodeReport>>,
 }
 
@@ -262,27 +264,36 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
             slot(s, o)
         })
         .collect();
-    let (residual, residual_nodes) = if any_fallback {
+    let residual = if any_fallback {
         let mut parts = model.to_parts();
         parts.weights = Arc::new(Vec::new());
         for node in parts.nodes.iter_mut() {
             node.constant = None;
         }
-        let nodes = parts.nodes.clone();
-        (Some(Model::from_parts(parts)?), nodes)
+        Some(Model::from_parts(parts)?)
     } else {
-        (None, model.nodes().to_vec())
+        None
     };
+    let mut own_nodes = std::collections::HashMap::new();
+    for &p in &model.parameters() {
+        own_nodes.insert(p, strip_node(model.node(p).clone()));
+    }
+    for s in &steps {
+        if let Step::Block { main, .. } = s {
+            own_nodes.insert(*main, strip_node(model.node(*main).clone()));
+        }
+    }
     Ok(Plan {
         isa,
         threads,
         pool,
         steps,
+        params_nodes: params.iter().map(|&(_, p)| p).collect(),
         params: params.into_iter().map(|(i, p)| (i, slot(p, 0))).collect(),
         results,
         nslots: slot0[nn],
         residual,
-        residual_nodes: residual_nodes.into_iter().map(strip_node).collect(),
+        own_nodes,
         report: Arc::new(report),
     })
 }
@@ -345,8 +356,7 @@ impl Plan {
         }
         let mut vals: Vec<Option<Cow<'_, Tensor>>> = vec![None; self.nslots];
         for (&(i, s), t) in self.params.iter().zip(inputs) {
-            let p = self.param_node(i);
-            if let Some(p) = p {
+            if let Some(p) = self.params_nodes.get(i).and_then(|n| self.own_nodes.get(n)) {
                 let shape_ok = p.outputs.first().is_none_or(|port| port.shape.admits(&t.shape));
                 if !shape_ok {
                     return Err(OptError::Input {
@@ -371,10 +381,6 @@ impl Plan {
         Ok(RunOutput { outputs, report: Arc::clone(&self.report) })
     }
 
-    fn param_node(&self, i: usize) -> Option<&conform_ir::Node> {
-        self.residual_nodes.iter().filter(|n| n.is_parameter()).nth(i)
-    }
-
     fn exec<'a>(&'a self, vals: &mut Vec<Option<Cow<'a, Tensor>>>) -> Result<(), OptError> {
         let missing = |s: usize| OptError::Input { index: s, message: "internal: value not computed".into() };
         for step in &self.steps {
@@ -392,7 +398,7 @@ impl Plan {
                     }
                 }
                 Step::Block { main, exec, inputs, out } => {
-                    let node = &self.residual_nodes[*main];
+                    let node = self.own_nodes.get(main).ok_or_else(|| missing(*main))?;
                     let x = vals[inputs[0]].as_deref().ok_or_else(|| missing(inputs[0]))?;
                     let y = match exec {
                         BlockExec::Conv(c) => c.run(node, x, self.threads)?,
