@@ -14,6 +14,7 @@ pub mod model;
 pub mod npy;
 pub mod reader;
 pub mod shape;
+pub mod shape_infer;
 pub mod tensor;
 pub mod writer;
 

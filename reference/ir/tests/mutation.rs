@@ -6,6 +6,7 @@
 
 mod common;
 
+use conform_ir::shape_infer::{check_declared_shapes, infer_shapes};
 use conform_ir::writer::model_difference;
 use conform_ir::{read_model_from_bytes, write_model_to_bytes};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -193,6 +194,10 @@ fn mutated_corpus_irs_never_panic_and_readable_ones_round_trip() {
                 if m.node(i).is_const() {
                     m.const_tensor(i).unwrap();
                 }
+            }
+            // Shape inference and the declared-shape check take any readable model: Ok or Err.
+            if let Ok(shapes) = infer_shapes(&m) {
+                let _ = check_declared_shapes(&m, &shapes);
             }
             let (text, bin2) = write_model_to_bytes(&m).unwrap_or_else(|e| panic!("read but cannot write: {e}"));
             let back = read_model_from_bytes(text.as_bytes(), bin2, Path::new("rewritten.xml"))
