@@ -164,19 +164,30 @@ fn backprop_data_strides_pads_output_padding() {
 
 #[test]
 fn backprop_data_output_shape_input() {
-    // Full length 5 (see above); output_shape [4] -> total pad 1: explicit/same_upper put it at
-    // the end (pb = 0) -> [1,1,3,2]; same_lower at the beginning (pb = 1) -> [1,3,2,2].
-    let a = [("strides", "2"), ("dilations", "1"), ("pads_begin", "0"), ("pads_end", "0")];
-    assert_bits(&bprop(&a, Some(i(&[1], &[4]))).1, &[1., 1., 3., 2.]);
-    let a = [("strides", "2"), ("dilations", "1"), ("pads_begin", "0"), ("pads_end", "0"), ("auto_pad", "same_lower")];
-    assert_bits(&bprop(&a, Some(i(&[1], &[4]))).1, &[1., 3., 2., 2.]);
-    // same_upper without output_shape: out = in·s = 4, total pad 5 - 4 = 1 at the end.
-    let a = [("strides", "2"), ("dilations", "1"), ("pads_begin", "0"), ("pads_end", "0"), ("auto_pad", "same_upper")];
-    assert_bits(&bprop(&a, None).1, &[1., 1., 3., 2.]);
-    // An output_shape larger than the full output is an error.
-    let a = [("strides", "2"), ("dilations", "1"), ("pads_begin", "0"), ("pads_end", "0")];
-    let ins = [f(&[1, 1, 2], &[1., 2.]), f(&[1, 1, 3], &[1., 1., 1.]), i(&[1], &[9])];
-    assert!(eval_op("ConvolutionBackpropData", "opset1", &a, &ins, 1).is_err());
+    // Full length 5 (see above) = [1,1,3,2,2]. With output_shape [4]: total pad 5 - 4 = 1.
+    // explicit keeps pads_begin (0) -> [1,1,3,2]; same_lower pb = ⌊1/2⌋ = 0 -> [1,1,3,2];
+    // same_upper pb = 1 - ⌊1/2⌋ = 1 (OpenVINO puts the larger half first here) -> [1,3,2,2].
+    let base = [("strides", "2"), ("dilations", "1"), ("pads_begin", "0"), ("pads_end", "0")];
+    let with = |ap: &'static str| {
+        let mut a = base.to_vec();
+        a.push(("auto_pad", ap));
+        a
+    };
+    assert_bits(&bprop(&base, Some(i(&[1], &[4]))).1, &[1., 1., 3., 2.]);
+    assert_bits(&bprop(&with("same_lower"), Some(i(&[1], &[4]))).1, &[1., 1., 3., 2.]);
+    assert_bits(&bprop(&with("same_upper"), Some(i(&[1], &[4]))).1, &[1., 3., 2., 2.]);
+    // explicit pads_begin 1 with output_shape [3]: starts at full position 1 -> [1,3,2].
+    let a = [("strides", "2"), ("dilations", "1"), ("pads_begin", "1"), ("pads_end", "0")];
+    assert_bits(&bprop(&a, Some(i(&[1], &[3]))).1, &[1., 3., 2.]);
+    // An output_shape larger than the full output: the extra positions get no taps -> zeros.
+    let (s, y) = bprop(&base, Some(i(&[1], &[7])));
+    assert_eq!(s, vec![1, 1, 7]);
+    assert_bits(&y, &[1., 1., 3., 2., 2., 0., 0.]);
+    // same_* without output_shape: zero pads, out = full = 5.
+    assert_bits(&bprop(&with("same_upper"), None).1, &[1., 1., 3., 2., 2.]);
+    // A non-positive output_shape is an error.
+    let ins = [f(&[1, 1, 2], &[1., 2.]), f(&[1, 1, 3], &[1., 1., 1.]), i(&[1], &[0])];
+    assert!(eval_op("ConvolutionBackpropData", "opset1", &base, &ins, 1).is_err());
 }
 
 #[test]
@@ -192,4 +203,21 @@ fn backprop_data_channels() {
     );
     assert_eq!(s, vec![1, 2, 2]);
     assert_bits(&y, &[301., 402., 3010., 4020.]);
+}
+
+#[test]
+fn huge_attributes_give_errors_not_aborts() {
+    // pads of 10^15 make a 10^15-element output: the allocation is refused with a typed error.
+    let a = [("strides", "1"), ("dilations", "1"), ("pads_begin", "1000000000000000"), ("pads_end", "0")];
+    assert!(eval_op("Convolution", "opset1", &a, &[f(&[1, 1, 1], &[1.]), f(&[1, 1, 1], &[1.])], 1).is_err());
+    // A dilation of 10^18 overflows the kernel extent.
+    let a = [("strides", "1"), ("dilations", "1000000000000000000"), ("pads_begin", "0"), ("pads_end", "0")];
+    assert!(eval_op("Convolution", "opset1", &a, &[f(&[1, 1, 4], &[1.; 4]), f(&[1, 1, 2], &[1.; 2])], 1).is_err());
+    // Backprop with a huge output_shape and pads_begin: refused, no overflow panic.
+    let a = [("strides", "1"), ("dilations", "1"), ("pads_begin", "18446744073709551615"), ("pads_end", "0")];
+    let ins = [f(&[1, 1, 2], &[1., 2.]), f(&[1, 1, 3], &[1., 1., 1.]), i(&[1], &[1_000_000_000_000_000])];
+    assert!(eval_op("ConvolutionBackpropData", "opset1", &a, &ins, 1).is_err());
+    // MaxPool with kernel and pads of 10^12: one output, but a 10^12-entry window table: refused.
+    let a = [("kernel", "1000000000000"), ("strides", "1"), ("pads_begin", "1000000000000"), ("pads_end", "0")];
+    assert!(eval_op("MaxPool", "opset1", &a, &[f(&[1, 1, 1], &[1.])], 1).is_err());
 }

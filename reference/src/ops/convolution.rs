@@ -5,7 +5,7 @@
 //! Spatial ranks 1 and 2 are computed as rank 3 with leading size-1 axes (stride 1, no padding),
 //! as OpenVINO's reference does (`extend_to_3D`); this does not change any sum.
 
-use super::elementwise::{float_input, float_output, input};
+use super::elementwise::{alloc, float_input, float_output, input};
 use super::{OpCtx, OpResult};
 use crate::error::{op_err, RefError};
 use crate::geometry::{AutoPad, Window};
@@ -115,6 +115,24 @@ fn spatial_rank(node: &Node, x: &Tensor) -> Result<usize, RefError> {
     Ok(r - 2)
 }
 
+/// The table `t[o·kernel + k] = f(o, k)` of one axis (input coordinate of output `o`, tap `k`),
+/// allocated fallibly: its size comes from attributes.
+pub(crate) fn tap_table(
+    node: &Node,
+    output: usize,
+    kernel: usize,
+    f: impl Fn(usize, usize) -> Option<usize>,
+) -> Result<Vec<Option<usize>>, RefError> {
+    let len = output.checked_mul(kernel).ok_or_else(|| op_err(node, "window table size overflows"))?;
+    let mut t = alloc(node, len)?;
+    for o in 0..output {
+        for k in 0..kernel {
+            t.push(f(o, k));
+        }
+    }
+    Ok(t)
+}
+
 fn checked_len(node: &Node, dims: &[usize]) -> Result<usize, RefError> {
     conform_ir::element_count(dims).ok_or_else(|| op_err(node, format!("shape {dims:?} overflows")))
 }
@@ -160,16 +178,17 @@ fn forward<A: Accumulator>(ctx: &OpCtx<'_>, grouped: bool) -> Result<Vec<Tensor>
     // Per axis (3-D padded), the input coordinate of each (output, tap) pair, None in padding.
     let (ind, k3, outd) = (to3(&win.input, 1), to3(&kernel, 1), to3(&win.output, 1));
     let off = 3 - n_sp;
+    let mut y = alloc(node, out_len)?;
+    if out_len == 0 {
+        return Ok(vec![float_output(node, x.element_type, out_shape, y)?]);
+    }
     let mut taps: [Vec<Option<usize>>; 3] = Default::default();
     for ax in 0..3 {
-        taps[ax] = (0..outd[ax])
-            .flat_map(|o| (0..k3[ax]).map(move |k| (o, k)))
-            .map(|(o, k)| if ax < off { Some(0) } else { win.input_coord(ax - off, o, k) })
-            .collect();
+        taps[ax] =
+            tap_table(node, outd[ax], k3[ax], |o, k| if ax < off { Some(0) } else { win.input_coord(ax - off, o, k) })?;
     }
     let in_sp = ind[0] * ind[1] * ind[2];
     let k_sp = k3[0] * k3[1] * k3[2];
-    let mut y = Vec::with_capacity(out_len);
     for n in 0..batch {
         for g in 0..groups {
             for o in 0..og {
@@ -221,12 +240,16 @@ pub struct BackpropAxis {
     pub output: usize,
 }
 
-/// Output size and pads of one ConvolutionBackpropData axis (ConvolutionBackpropData-1 spec):
-/// without `output_shape`, explicit pads give `out = s·(in−1) + d·(k−1) + 1 − pb − pe + op`,
-/// `valid` uses zero pads, `same_*` gives `out = in·s` with the total pad
-/// `s·(in−1) + d·(k−1) + 1 + op − out` split as for Convolution; with `output_shape`, the pads are
-/// deduced from it: the total is split `same_lower`-style (extra at the beginning) for
-/// `same_lower` and `same_upper`-style otherwise.
+/// Output size and pads of one ConvolutionBackpropData axis, as OpenVINO's shape inference does
+/// (`convolution_backprop_shape_inference_util.hpp`, `apply_padding`/`apply_auto_pad`), with
+/// `full = s·(in−1) + d·(k−1) + 1 + output_padding`:
+/// - without `output_shape`: `explicit` uses `pads_begin`/`pads_end`, `out = full − pb − pe`;
+///   `valid`, `same_upper` and `same_lower` use **zero** pads, `out = full`;
+/// - with `output_shape`: `out` is that size; `total = max(0, full − out)`; `same_upper` puts the
+///   larger half **first** (`pb = total − ⌊total/2⌋`, OpenVINO swaps the pads for same_upper here,
+///   as the ConvolutionBackpropData-1 specification's formula also says), `same_lower`
+///   `pb = ⌊total/2⌋`, `explicit` keeps `pads_begin`, `valid` uses 0. Output positions past the
+///   transposed convolution's extent receive no taps (zero).
 #[allow(clippy::too_many_arguments)]
 pub fn backprop_axis(
     input: usize,
@@ -247,12 +270,16 @@ pub fn backprop_axis(
         .and_then(|v| v.checked_add(1))
         .and_then(|v| v.checked_add(output_padding))
         .ok_or("output size overflows")?;
-    let split = |total: usize, lower: bool| if lower { total - total / 2 } else { total / 2 };
     let (pad_begin, output) = match (output_shape, auto_pad) {
         (Some(out), ap) => {
-            let total =
-                full.checked_sub(out).ok_or_else(|| format!("output_shape {out} exceeds the full size {full}"))?;
-            (split(total, ap == AutoPad::SameLower), out)
+            let total = full.saturating_sub(out);
+            let pb = match ap {
+                AutoPad::SameUpper => total - total / 2,
+                AutoPad::SameLower => total / 2,
+                AutoPad::Explicit => explicit_pads.0,
+                AutoPad::Valid => 0,
+            };
+            (pb, out)
         }
         (None, AutoPad::Explicit) => {
             let (pb, pe) = explicit_pads;
@@ -263,12 +290,7 @@ pub fn backprop_axis(
                 .ok_or_else(|| format!("pads {pb}+{pe} leave no output of the full size {full}"))?;
             (pb, out)
         }
-        (None, AutoPad::Valid) => (0, full),
-        (None, ap) => {
-            let out = input.checked_mul(stride).ok_or("output size overflows")?;
-            let total = full.saturating_sub(out);
-            (split(total, ap == AutoPad::SameLower), out)
-        }
+        (None, _) => (0, full),
     };
     Ok(BackpropAxis { input, kernel, stride, dilation, pad_begin, output })
 }
@@ -335,24 +357,23 @@ fn backprop_data<A: Accumulator>(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefErro
     let off = 3 - n_sp;
     let unit = BackpropAxis { input: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0, output: 1 };
     let ax3: Vec<BackpropAxis> = (0..3).map(|i| if i < off { unit } else { axes[i - off] }).collect();
+    let mut y = alloc(node, out_len)?;
+    if out_len == 0 {
+        return Ok(vec![float_output(node, x.element_type, out_shape, y)?]);
+    }
     let taps: Vec<Vec<Option<usize>>> = ax3
         .iter()
         .map(|ax| {
-            let mut t = Vec::with_capacity(ax.output * ax.kernel);
-            for p in 0..ax.output {
-                for k in 0..ax.kernel {
-                    let pos = (p + ax.pad_begin).checked_sub(k * ax.dilation);
-                    t.push(pos.filter(|v| v % ax.stride == 0).map(|v| v / ax.stride).filter(|&i| i < ax.input));
-                }
-            }
-            t
+            tap_table(node, ax.output, ax.kernel, |p, k| {
+                let pos = p.checked_add(ax.pad_begin)?.checked_sub(k.checked_mul(ax.dilation)?)?;
+                (pos % ax.stride == 0).then_some(pos / ax.stride).filter(|&i| i < ax.input)
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let ind = [ax3[0].input, ax3[1].input, ax3[2].input];
     let k3 = [ax3[0].kernel, ax3[1].kernel, ax3[2].kernel];
     let in_sp = ind[0] * ind[1] * ind[2];
     let k_sp = k3[0] * k3[1] * k3[2];
-    let mut y = Vec::with_capacity(out_len);
     for n in 0..batch {
         for o in 0..co {
             for pd in 0..ax3[0].output {

@@ -68,6 +68,15 @@ pub(crate) fn float_output(node: &Node, et: ElementType, shape: Vec<usize>, v: V
     Tensor::new(et, shape, data).map_err(|e| op_err(node, e.to_string()))
 }
 
+/// An empty vector with room for `len` elements, or a typed error instead of an abort when the
+/// size (derived from the model's shapes and attributes) cannot be allocated.
+pub(crate) fn alloc<T>(node: &Node, len: usize) -> Result<Vec<T>, RefError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| op_err(node, format!("cannot allocate an output of {len} elements")))?;
+    Ok(v)
+}
+
 /// The input at `port`, or an error saying how many inputs the op needs.
 pub(crate) fn input<'a>(ctx: &OpCtx<'a>, port: usize, needed: &str) -> Result<&'a Tensor, RefError> {
     ctx.inputs
@@ -244,7 +253,7 @@ fn binary(ctx: &OpCtx<'_>, op: BinaryOp) -> Result<Vec<Tensor>, RefError> {
     }
     let pythondiv = node.attr_bool_or("m_pythondiv", true)?;
     let (va, vb) = (a.to_i64_vec(), b.to_i64_vec());
-    let mut y = Vec::with_capacity(n);
+    let mut y = alloc(node, n)?;
     for i in 0..n {
         y.push(
             op.apply_i64(va[ia.map(i)], vb[ib.map(i)], pythondiv)

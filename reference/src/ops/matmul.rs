@@ -7,7 +7,7 @@
 //! - `y[b, m, n] = Σ_k a[b, m, k] · b[b, k, n]` with `acc = 0`, k ascending, each product and sum
 //!   rounded to f32.
 
-use super::elementwise::{float_input, float_output, input};
+use super::elementwise::{alloc, float_input, float_output, input};
 use super::{OpCtx, OpResult};
 use crate::broadcast::{broadcast_shapes, strides};
 use crate::error::{op_err, RefError};
@@ -55,7 +55,7 @@ fn matmul(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
         out_shape.push(n);
     }
     let nb = conform_ir::element_count(&batch).ok_or_else(|| op_err(node, "batch size overflows"))?;
-    conform_ir::element_count(&out_shape).ok_or_else(|| op_err(node, "output size overflows"))?;
+    let out_len = conform_ir::element_count(&out_shape).ok_or_else(|| op_err(node, "output size overflows"))?;
     let av = float_input(node, a, "A")?;
     let bv = float_input(node, b, "B")?;
 
@@ -74,7 +74,7 @@ fn matmul(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
         idx
     };
     let (a_mat, b_mat) = (m * k, k * n);
-    let mut y = Vec::with_capacity(nb * m * n);
+    let mut y = alloc(node, out_len)?;
     for bi in 0..nb {
         let a0 = operand_batch(a_batch, bi) * a_mat;
         let b0 = operand_batch(b_batch, bi) * b_mat;

@@ -18,7 +18,8 @@
 //! `count` counts every tap (padding and ceil overhang included) when `exclude-pad=false` and some
 //! pad is non-zero, and only the data taps otherwise (current `ov::reference::avg_pool`).
 
-use super::elementwise::{float_input, float_output, input};
+use super::convolution::tap_table;
+use super::elementwise::{alloc, float_input, float_output, input};
 use super::{OpCtx, OpResult};
 use crate::error::{op_err, RefError};
 use crate::geometry::{AutoPad, Window};
@@ -181,7 +182,7 @@ fn version_number(node: &Node) -> u32 {
 type TapTables = ([usize; 3], [usize; 3], [usize; 3], [Vec<Option<usize>>; 3]);
 
 /// The [`TapTables`] of a window extended to 3 axes with leading unit axes.
-fn tap_tables(win: &Window) -> TapTables {
+fn tap_tables(node: &Node, win: &Window) -> Result<TapTables, RefError> {
     let n = win.input.len();
     let off = 3 - n;
     let (mut ind, mut k3, mut out3) = ([1usize; 3], [1usize; 3], [1usize; 3]);
@@ -190,12 +191,9 @@ fn tap_tables(win: &Window) -> TapTables {
         ind[off + a] = win.input[a];
         k3[off + a] = win.kernel[a];
         out3[off + a] = win.output[a];
-        taps[off + a] = (0..win.output[a])
-            .flat_map(|o| (0..win.kernel[a]).map(move |k| (o, k)))
-            .map(|(o, k)| win.input_coord(a, o, k))
-            .collect();
+        taps[off + a] = tap_table(node, win.output[a], win.kernel[a], |o, k| win.input_coord(a, o, k))?;
     }
-    (ind, k3, out3, taps)
+    Ok((ind, k3, out3, taps))
 }
 
 fn out_shape(node: &Node, x: &Tensor, win: &Window) -> Result<(Vec<usize>, usize), RefError> {
@@ -212,11 +210,11 @@ fn max_pool(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
     let win = window_of(node, x, version >= 8)?;
     let (shape, len) = out_shape(node, x, &win)?;
     let xv = float_input(node, x, "data")?;
-    let (ind, k3, out3, taps) = tap_tables(&win);
+    let (ind, k3, out3, taps) = tap_tables(node, &win)?;
     let in_sp = ind[0] * ind[1] * ind[2];
     let channels = x.shape[0] * x.shape[1];
-    let mut values = Vec::with_capacity(len);
-    let mut indices: Vec<i64> = Vec::with_capacity(if version >= 8 { len } else { 0 });
+    let mut values = alloc(node, len)?;
+    let mut indices: Vec<i64> = alloc(node, if version >= 8 { len } else { 0 })?;
     for nc in 0..channels {
         let base = nc * in_sp;
         for od in 0..out3[0] {
@@ -285,10 +283,10 @@ fn avg_pool<A: Averager>(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
     let pads_in_avg = !exclude_pad && any_pad;
     let (shape, len) = out_shape(node, x, &win)?;
     let xv = float_input(node, x, "data")?;
-    let (ind, k3, out3, taps) = tap_tables(&win);
+    let (ind, k3, out3, taps) = tap_tables(node, &win)?;
     let in_sp = ind[0] * ind[1] * ind[2];
     let channels = x.shape[0] * x.shape[1];
-    let mut y = Vec::with_capacity(len);
+    let mut y = alloc(node, len)?;
     for nc in 0..channels {
         let base = nc * in_sp;
         for od in 0..out3[0] {
