@@ -95,3 +95,41 @@ fn batch_norm_port_order_differs_between_versions() {
     assert_eq!(v1.shape, vec![1, 2, 2]);
     assert_eq!(f32s(&v1), &want);
 }
+
+#[test]
+fn reduce_sum_max_min_prod() {
+    // x [2,3] = [[0,1,2],[3,4,5]] over axis 1: sums [3, 12], max [2, 5], min [0, 3], prod [0, 60].
+    let x = iota(&[2, 3]);
+    let r = |op: &str| {
+        let t = eval1(node(op, "opset1", &[("keep_dims", "false")], 1), &[x.clone(), i64t(&[1], &[1])]);
+        f32s(&t).to_vec()
+    };
+    assert_eq!(r("ReduceSum"), vec![3., 12.]);
+    assert_eq!(r("ReduceMax"), vec![2., 5.]);
+    assert_eq!(r("ReduceMin"), vec![0., 3.]);
+    assert_eq!(r("ReduceProd"), vec![0., 60.]);
+    // ReduceMax of all -inf is the lowest finite f32 (OpenVINO starts from numeric_limits::lowest()).
+    let t = eval1(
+        node("ReduceMax", "opset1", &[("keep_dims", "true")], 1),
+        &[f32t(&[2], &[f32::NEG_INFINITY, f32::NEG_INFINITY]), i64t(&[1], &[0])],
+    );
+    assert_eq!((t.shape.clone(), f32s(&t).to_vec()), (vec![1], vec![f32::MIN]));
+}
+
+#[test]
+fn mvn6_eps_modes() {
+    // x = [1,2,3,4]: mean 2.5, d = [-1.5,-0.5,0.5,1.5], mean(d²) = (2.25+0.25+0.25+2.25)/4 = 1.25.
+    // inside_sqrt, eps 2.75: sqrt(1.25 + 2.75) = 2 -> d/2.
+    let mvn = |mode: &str, eps: &str| {
+        node("MVN", "opset6", &[("eps", eps), ("eps_mode", mode), ("normalize_variance", "true")], 1)
+    };
+    let t = eval1(mvn("inside_sqrt", "2.75"), &[f32t(&[4], &[1., 2., 3., 4.]), i64t(&[1], &[0])]);
+    assert_eq!(f32s(&t), &[-0.75, -0.25, 0.25, 0.75]);
+    // x = [0,4]: d = [-2,2], mean(d²) = 4; outside_sqrt, eps 2: sqrt(4) + 2 = 4 -> [-0.5, 0.5].
+    let t = eval1(mvn("outside_sqrt", "2"), &[f32t(&[1, 2], &[0., 4.]), i64t(&[1], &[-1])]);
+    assert_eq!(f32s(&t), &[-0.5, 0.5]);
+    // Without variance normalization only the mean is removed.
+    let n = node("MVN", "opset6", &[("eps", "1"), ("eps_mode", "inside_sqrt"), ("normalize_variance", "false")], 1);
+    let t = eval1(n, &[f32t(&[4], &[1., 2., 3., 4.]), i64t(&[1], &[0])]);
+    assert_eq!(f32s(&t), &[-1.5, -0.5, 0.5, 1.5]);
+}

@@ -1,4 +1,4 @@
-//! Softmax-1/8, ReduceMean-1, BatchNormInference-1/5, in f32 in the operation order of
+//! Softmax-1/8, ReduceMean/Sum/Max/Min/Prod-1, MVN-6, BatchNormInference-1/5, in f32 in the operation order of
 //! OpenVINO's references (FP32.md):
 //!
 //! - `ov::reference::reduce_sum` (`reference/reduce_sum.hpp`) adds the reduced elements in
@@ -8,6 +8,8 @@
 //! - `reduce_mean` divides that sum by `static_cast<T>(in_elements / out_elements)`.
 //! - `softmax` (`reference/softmax.hpp`): `m = reduce_max` (start at the lowest finite value,
 //!   `m = std::max(m, x)`), `e = exp(x − m)`, `s = reduce_sum(e)` (Kahan as above), `y = e / s`.
+//! - `reduce_max`/`reduce_min` start from the lowest/highest finite value and keep
+//!   `std::max`/`std::min`; `reduce_prod` multiplies from 1, all in row-major order.
 //! - `batch_norm_inference` (`reference/batch_norm.hpp`): `(x − mean) / sqrt(var + f32(eps)) ·
 //!   gamma + beta`, each step rounded to f32.
 
@@ -21,7 +23,12 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
     let (node, inputs) = (ctx.node, ctx.inputs);
     let r = match (node.op_type.as_str(), node.version.as_str()) {
         ("SoftMax" | "Softmax", "opset1" | "opset8") => softmax(node, inputs),
-        ("ReduceMean", "opset1") => reduce_mean(node, inputs),
+        ("ReduceMean", "opset1") => reduce(node, inputs, Reduce::Mean),
+        ("ReduceSum", "opset1") => reduce(node, inputs, Reduce::Sum),
+        ("ReduceMax", "opset1") => reduce(node, inputs, Reduce::Max),
+        ("ReduceMin", "opset1") => reduce(node, inputs, Reduce::Min),
+        ("ReduceProd", "opset1") => reduce(node, inputs, Reduce::Prod),
+        ("MVN", "opset6") => mvn6(node, inputs),
         ("BatchNormInference", "opset1") => batch_norm(node, inputs, [2, 0, 1, 3, 4]),
         ("BatchNormInference", "opset5") => batch_norm(node, inputs, [0, 1, 2, 3, 4]),
         _ => return None,
@@ -105,39 +112,101 @@ fn softmax(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
     float_tensor(node, x_t.element_type, x_t.shape.clone(), y)
 }
 
-/// ReduceMean-1: mean over the axes of input 1 (negative count from the end, repeats ignored);
-/// `keep_dims` keeps them as size 1.
-fn reduce_mean(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
-    let x_t = input(node, inputs, 0)?;
-    let x = float_values(node, x_t, "ReduceMean input")?;
-    let rank = x_t.shape.len();
-    let axes = int_values(node, input(node, inputs, 1)?, "ReduceMean axes")?;
-    let keep_dims = node.attr_bool_or("keep_dims", false)?;
-    let mut reduced = vec![false; rank];
-    for &a in &axes {
-        reduced[norm_axis(node, a, rank)?] = true;
-    }
-    let red = reduction(&x_t.shape, &reduced);
-    let out_count = red.groups.len();
-    // count = static_cast<float>(in_elements / out_elements) (integer division first).
-    let count = x.len().checked_div(out_count).unwrap_or(0) as f32;
-    let y: Vec<f32> = red
-        .groups
-        .iter()
-        .map(|group| {
+/// The reductions of opset1 this module implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reduce {
+    /// Kahan sum / count.
+    Mean,
+    /// Kahan sum (`reduce_sum.hpp`).
+    Sum,
+    /// `m = lowest; m = std::max(m, x)` (`reduce_max.hpp`).
+    Max,
+    /// `m = max; m = std::min(m, x)` (`reduce_min.hpp`).
+    Min,
+    /// `p = 1; p = p·x` (`reduce_prod.hpp`).
+    Prod,
+}
+
+/// Reduces one group of elements (row-major order) as OpenVINO's reference for `kind` does.
+fn reduce_group(kind: Reduce, x: &[f32], group: &[usize], count: f32) -> f32 {
+    match kind {
+        Reduce::Mean | Reduce::Sum => {
             let (mut s, mut c) = (0f32, 0f32);
             for &i in group {
                 s = kahan_add(s, x[i], &mut c);
             }
-            s / count
-        })
-        .collect();
+            if kind == Reduce::Mean {
+                s / count
+            } else {
+                s
+            }
+        }
+        Reduce::Max => group.iter().fold(f32::MIN, |m, &i| if m < x[i] { x[i] } else { m }),
+        Reduce::Min => group.iter().fold(f32::MAX, |m, &i| if x[i] < m { x[i] } else { m }),
+        Reduce::Prod => group.iter().fold(1f32, |p, &i| p * x[i]),
+    }
+}
+
+/// The set of reduced axes from an axes input (negative count from the end, repeats ignored).
+fn reduced_axes(node: &Node, axes_t: &Tensor, rank: usize, what: &str) -> Result<Vec<bool>, RefError> {
+    let mut reduced = vec![false; rank];
+    for &a in &int_values(node, axes_t, what)? {
+        reduced[norm_axis(node, a, rank)?] = true;
+    }
+    Ok(reduced)
+}
+
+/// ReduceMean/Sum/Max/Min/Prod-1 over the axes of input 1; `keep_dims` keeps them as size 1.
+fn reduce(node: &Node, inputs: &[&Tensor], kind: Reduce) -> Result<Tensor, RefError> {
+    let x_t = input(node, inputs, 0)?;
+    let x = float_values(node, x_t, "reduction input")?;
+    let keep_dims = node.attr_bool_or("keep_dims", false)?;
+    let reduced = reduced_axes(node, input(node, inputs, 1)?, x_t.shape.len(), "reduction axes")?;
+    let red = reduction(&x_t.shape, &reduced);
+    // count = static_cast<float>(in_elements / out_elements) (integer division first).
+    let count = x.len().checked_div(red.groups.len()).unwrap_or(0) as f32;
+    let y: Vec<f32> = red.groups.iter().map(|g| reduce_group(kind, &x, g, count)).collect();
     let out_shape = if keep_dims {
         red.out_shape_keep
     } else {
         x_t.shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&d, _)| d).collect()
     };
     float_tensor(node, x_t.element_type, out_shape, y)
+}
+
+/// MVN-6 (`reference/mvn.hpp`, `mvn_6`): `d = x − mean(x)`; with `normalize_variance`,
+/// `v = mean(d·d)`, then `inside_sqrt`: `r = sqrt(v + f32(eps))`, `outside_sqrt`:
+/// `r = sqrt(v) + f32(eps)`, and `y = d / r`. Means as ReduceMean (Kahan sum / count).
+fn mvn6(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
+    let x_t = input(node, inputs, 0)?;
+    let x = float_values(node, x_t, "MVN input")?;
+    let reduced = reduced_axes(node, input(node, inputs, 1)?, x_t.shape.len(), "MVN axes")?;
+    let normalize_variance = node.attr_bool("normalize_variance")?;
+    let eps = node.attr_f64("eps")? as f32;
+    let inside = match node.attr_required("eps_mode")?.trim() {
+        "inside_sqrt" => true,
+        "outside_sqrt" => false,
+        other => return Err(op_err(node, format!("MVN: unknown eps_mode \"{other}\""))),
+    };
+    let red = reduction(&x_t.shape, &reduced);
+    let count = x.len().checked_div(red.groups.len()).unwrap_or(0) as f32;
+    let mut y = vec![0f32; x.len()];
+    for g in &red.groups {
+        let mean = reduce_group(Reduce::Mean, &x, g, count);
+        for &i in g {
+            y[i] = x[i] - mean;
+        }
+        if normalize_variance {
+            let sq: Vec<f32> = g.iter().map(|&i| y[i] * y[i]).collect();
+            let all: Vec<usize> = (0..sq.len()).collect();
+            let v = reduce_group(Reduce::Mean, &sq, &all, count);
+            let r = if inside { (v + eps).sqrt() } else { v.sqrt() + eps };
+            for &i in g {
+                y[i] /= r;
+            }
+        }
+    }
+    float_tensor(node, x_t.element_type, x_t.shape.clone(), y)
 }
 
 /// BatchNormInference; `ports` maps (data, gamma, beta, mean, variance) to input ports: version 1
