@@ -104,6 +104,9 @@ fn relu_and_clamp() {
     let (_, y) = run1("Clamp", "opset1", &[("min", "0.1"), ("max", "6")], &[f(&[1], &[0.0])]);
     assert_eq!(y[0], 13421773.0 * 2f32.powi(-27));
     assert!(eval_op("Clamp", "opset1", &[("min", "2"), ("max", "1")], &[f(&[1], &[0.])], 1).is_err());
+    // Integer data: bounds ceil(-1.5) = -1 and floor(2.5) = 2 -> [-3, 0, 5] becomes [-1, 0, 2].
+    let out = eval_op("Clamp", "opset1", &[("min", "-1.5"), ("max", "2.5")], &[i(&[3], &[-3, 0, 5])], 1).expect("runs");
+    assert_eq!(out[0].data, TensorData::I64(vec![-1, 0, 2]));
 }
 
 #[test]

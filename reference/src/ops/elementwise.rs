@@ -72,8 +72,7 @@ pub(crate) fn float_output(node: &Node, et: ElementType, shape: Vec<usize>, v: V
 /// size (derived from the model's shapes and attributes) cannot be allocated.
 pub(crate) fn alloc<T>(node: &Node, len: usize) -> Result<Vec<T>, RefError> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| op_err(node, format!("cannot allocate an output of {len} elements")))?;
+    v.try_reserve_exact(len).map_err(|_| op_err(node, format!("cannot allocate an output of {len} elements")))?;
     Ok(v)
 }
 
@@ -349,8 +348,13 @@ fn clamp(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
         let (lo, hi) = (lo as f32, hi as f32);
         return unary(ctx, move |v| clamp_scalar(v, lo, hi));
     }
-    // Integer clamp: the bounds round inward (ceil(min), floor(max)), as OpenVINO's Clamp evaluate.
-    let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
+    // Integer clamp: the bounds round inward and saturate to the type (`double_to_int` with
+    // ceil(min) and floor(max) in `src/core/src/op/clamp.cpp`).
+    let (tmin, tmax) = match x.element_type {
+        ElementType::I32 => (f64::from(i32::MIN), f64::from(i32::MAX)),
+        _ => (i64::MIN as f64, i64::MAX as f64),
+    };
+    let (lo, hi) = (lo.ceil().clamp(tmin, tmax) as i64, hi.floor().clamp(tmin, tmax) as i64);
     let y: Vec<i64> = x.to_i64_vec().into_iter().map(|v| v.clamp(lo, hi.max(lo))).collect();
     let data = match x.element_type {
         ElementType::I64 => TensorData::I64(y),
