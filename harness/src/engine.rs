@@ -30,6 +30,9 @@ pub enum EngineSpec {
     },
 }
 
+/// Seconds one call to an external engine may take before the adapter is restarted.
+pub const EXTERNAL_TIMEOUT_S: u64 = 300;
+
 /// The external engines this build knows adapters for.
 pub const EXTERNAL_ENGINES: [&str; 2] = ["openvino-cpu", "openvino-reference"];
 
@@ -225,6 +228,23 @@ pub fn optimized_variants(isa: Option<&str>) -> Result<Vec<String>, EngineError>
     }
 }
 
+/// Starts an external engine's adapter and checks that it answers (`Cannot` when it is not
+/// usable here: no Python, no `openvino` package, an unknown option).
+pub fn build_external(name: &str, options: &[(String, String)]) -> Result<crate::adapter::AdapterEngine, EngineError> {
+    match name {
+        "openvino-cpu" => {
+            let timeout = std::time::Duration::from_secs(EXTERNAL_TIMEOUT_S);
+            let config = crate::adapter::openvino_cpu(options, timeout).map_err(EngineError::Cannot)?;
+            let mut e = crate::adapter::AdapterEngine::new(config);
+            e.probe()?;
+            Ok(e)
+        }
+        _ => Err(EngineError::Cannot(format!(
+            "the {name} adapter (node-by-node Node.evaluate) is not in this build yet"
+        ))),
+    }
+}
+
 /// Builds the engine a spec names, or says why it is not available. `optimized` without a
 /// variant is the default variant (see [`optimized_variants`] for all of them); `threads` applies
 /// to the optimized engine.
@@ -250,9 +270,7 @@ pub fn build(
             };
             Ok(Box::new(OptimizedEngine { isa, threads, zero_point }))
         }
-        EngineSpec::External { name, .. } => {
-            Err(EngineError::Cannot(format!("the {name} adapter is not in this build yet")))
-        }
+        EngineSpec::External { name, options } => Ok(Box::new(build_external(name, options)?)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The differential harness and the `conform` command line (CONTRACT.md): inspecting IRs, running
 //! engines, the numeric checks with their reports, and the adapters to external engines.
 
+pub mod adapter;
 pub mod check;
 pub mod cli;
 pub mod compare;

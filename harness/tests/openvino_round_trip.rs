@@ -153,3 +153,39 @@ fn written_models_run_in_openvino_with_bitwise_equal_outputs() {
     let _ = std::fs::remove_dir_all(&tmp);
     assert!(failures.is_empty(), "{} of {} cases:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
+
+/// `conform check --engine openvino-cpu` runs OpenVINO's CPU plugin through the adapter and, on
+/// two corpus cases, reproduces the outputs the corpus recorded from the same plugin bit for bit;
+/// the JSON report names OpenVINO's version.
+#[test]
+fn check_with_openvino_cpu_reproduces_the_recorded_outputs() {
+    if let Some(why) = openvino_missing() {
+        skip_or_fail(&why);
+        return;
+    }
+    let json = std::env::temp_dir().join(format!("conform-ov-check-{}.json", std::process::id()));
+    let o = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .current_dir(repo())
+        .env("CONFORM_PYTHON", python())
+        .args(["check", "corpus/conv_s2_asympad_relu__mo_u8", "corpus/matmul_fc_relu__compressed"])
+        .args(["--engine", "openvino-cpu", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run conform: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+    let _ = std::fs::remove_file(&json);
+    let version = r.pointer("/engines/0/version").and_then(|v| v.as_str()).unwrap_or("");
+    assert!(version.starts_with("20"), "OpenVINO's version in the report: {version:?}");
+    let statuses: Vec<&str> = r["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["checks"].as_array().into_iter().flatten())
+        .filter(|k| k["check"] == "vs-recorded-cpu")
+        .filter_map(|k| k["status"].as_str())
+        .collect();
+    assert_eq!(statuses, vec!["PASSED", "PASSED"], "{text}");
+}

@@ -18,6 +18,8 @@ pub struct Case {
     pub inputs: Vec<PathBuf>,
     /// `fallback_f32_K.npy` in order (OpenVINO's reference outputs).
     pub fallback: Vec<PathBuf>,
+    /// `cpu_K.npy` in order (OpenVINO's CPU plugin, f32 hint, one thread, as recorded).
+    pub cpu: Vec<PathBuf>,
 }
 
 fn numbered(dir: &Path, prefix: &str) -> Vec<PathBuf> {
@@ -45,7 +47,14 @@ pub fn case_from_dir(dir: &Path) -> Result<Case, CliError> {
         None
     };
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
-    Ok(Case { name, model, manifest, inputs: numbered(dir, "input_"), fallback: numbered(dir, "fallback_f32_") })
+    Ok(Case {
+        name,
+        model,
+        manifest,
+        inputs: numbered(dir, "input_"),
+        fallback: numbered(dir, "fallback_f32_"),
+        cpu: numbered(dir, "cpu_"),
+    })
 }
 
 /// Expands the PATHs of `check` into cases, in a stable order.
@@ -54,7 +63,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Case>, CliError> {
     for p in paths {
         if p.is_file() {
             let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            cases.push(Case { name, model: p.clone(), manifest: None, inputs: vec![], fallback: vec![] });
+            cases.push(Case { name, model: p.clone(), manifest: None, inputs: vec![], fallback: vec![], cpu: vec![] });
         } else if p.join("model.xml").is_file() {
             cases.push(case_from_dir(p)?);
         } else if p.is_dir() {

@@ -11,6 +11,7 @@ pub mod oracle;
 pub mod report;
 pub mod result;
 
+use crate::adapter::AdapterEngine;
 use crate::cli::args::CheckArgs;
 use crate::cli::Verdict;
 use crate::engine::{self, EngineError, EngineSpec, ModelRef, ReferenceEngine};
@@ -24,7 +25,7 @@ use reference::Mode;
 use report::{EngineInfo, Report};
 use result::{CaseResult, CheckResult, Status};
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 /// Generated inputs are refused above this many elements per parameter.
@@ -34,6 +35,8 @@ const MAX_GENERATED_ELEMENTS: usize = 1 << 26;
 #[derive(Debug, Clone)]
 struct RunConfig {
     specs: Vec<EngineSpec>,
+    /// The running adapter of each external engine of `specs` (shared: one process per run).
+    external: Vec<Option<Arc<Mutex<AdapterEngine>>>>,
     /// Why an engine of `specs` cannot run, by index (None = available).
     unavailable: Vec<Option<String>>,
     seed: u64,
@@ -54,6 +57,7 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
         if explicit { a.engines.clone() } else { vec!["reference".to_string(), "optimized".to_string()] };
     let parsed: Vec<EngineSpec> = names.iter().map(|n| EngineSpec::parse(n)).collect::<Result<_, _>>()?;
     let mut specs = Vec::new();
+    let mut external = Vec::new();
     let mut unavailable = Vec::new();
     let mut engine_infos = Vec::new();
     for spec in parsed {
@@ -80,10 +84,17 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
             }
         };
         for spec in expanded {
-            let (version, why) = match engine::build(&spec, Mode::Fp32, a.max_memory, None) {
-                Ok(e) => (e.version(), None),
-                Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => (String::new(), Some(why)),
+            let built = match &spec {
+                EngineSpec::External { name, options } => {
+                    engine::build_external(name, options).map(|e| (e.version(), Some(Arc::new(Mutex::new(e)))))
+                }
+                other => engine::build(other, Mode::Fp32, a.max_memory, None).map(|e| (e.version(), None)),
             };
+            let (version, why, adapter) = match built {
+                Ok((v, adapter)) => (v, None, adapter),
+                Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => (String::new(), Some(why), None),
+            };
+            external.push(adapter);
             if let (true, Some(why)) = (explicit, &why) {
                 // An engine that was asked for and is missing is an environment problem.
                 return Err(CliError::Unavailable { what: format!("engine {spec}"), why: why.clone() });
@@ -103,7 +114,7 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
         }
     }
     let cases = case::discover(&paths)?;
-    let config = RunConfig { specs, unavailable, seed: a.seed, max_memory: a.max_memory };
+    let config = RunConfig { specs, external, unavailable, seed: a.seed, max_memory: a.max_memory };
 
     let bar = ProgressBar::new(cases.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}") {
@@ -228,7 +239,7 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
     let mref = ModelRef { model: &model, path: &c.model };
     // The reference INT8 outputs, computed once for every engine compared with them.
     let mut int8: Option<Result<Vec<Tensor>, EngineError>> = None;
-    for (spec, why) in config.specs.iter().zip(&config.unavailable) {
+    for (idx, (spec, why)) in config.specs.iter().zip(&config.unavailable).enumerate() {
         match spec {
             EngineSpec::Reference => {
                 if !c.fallback.is_empty() {
@@ -274,15 +285,56 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
                     };
                 checks.push(check);
             }
-            other => {
-                let why = why.clone().unwrap_or_else(|| "no check of this engine is implemented yet".into());
-                checks.push(CheckResult::skipped(
-                    "vs-reference-int8",
-                    vec![other.to_string(), "reference:int8".into()],
-                    why,
-                ));
+            EngineSpec::External { .. } => {
+                let adapter = config.external.get(idx).cloned().flatten();
+                checks.push(external_check(c, spec, adapter, why.as_deref(), mref, &inputs));
             }
         }
     }
     done(checks, false)
+}
+
+/// The check of an external engine: `openvino-cpu` in its default configuration against the
+/// outputs the corpus recorded from the same plugin and configuration (`cpu_K.npy`), bit for bit —
+/// a plugin build that computes differently from the recorded release shows here.
+fn external_check(
+    c: &Case,
+    spec: &EngineSpec,
+    adapter: Option<Arc<Mutex<AdapterEngine>>>,
+    why: Option<&str>,
+    model: ModelRef<'_>,
+    inputs: &[Tensor],
+) -> CheckResult {
+    const CHECK: &str = "vs-recorded-cpu";
+    let engines = vec![spec.to_string(), "openvino-cpu (cpu_K.npy)".to_string()];
+    let Some(adapter) = adapter else {
+        return CheckResult::skipped(CHECK, engines, why.unwrap_or("the engine is not available").to_string());
+    };
+    let default_config =
+        matches!(spec, EngineSpec::External { name, options } if name == "openvino-cpu" && options.is_empty());
+    if !default_config {
+        return CheckResult::skipped(
+            CHECK,
+            engines,
+            "the recorded outputs are for openvino-cpu's default configuration",
+        );
+    }
+    if c.cpu.is_empty() {
+        return CheckResult::skipped(CHECK, engines, "the case has no recorded cpu_K.npy outputs");
+    }
+    let expected = match c.cpu.iter().map(|p| load::npy(p)).collect::<Result<Vec<_>, _>>() {
+        Ok(e) => e,
+        Err(e) => return bad(CHECK, e.to_string()),
+    };
+    let Ok(mut engine) = adapter.lock() else {
+        return CheckResult::skipped(CHECK, engines, "the adapter is unusable after an earlier failure");
+    };
+    let mut r = oracle::bit_exact_check(CHECK, model, inputs, &expected, &mut *engine);
+    r.engines = engines;
+    if r.status == Status::Failed && r.classification.as_deref() == Some("bug") {
+        // Same plugin, same configuration: a difference means the plugin (or the CPU's kernel
+        // choice, see `machine`) is not the one that recorded the case.
+        r.classification = Some("plugin-differs-from-recording".into());
+    }
+    r
 }
