@@ -171,6 +171,16 @@ pub fn run(model: &Model, inputs: &[Tensor], opts: &RunOptions) -> Result<RunOut
     // Remaining consumers per node output, to free values early when not keeping them.
     let mut pending: Vec<Vec<usize>> =
         (0..n).map(|i| (0..model.node(i).outputs.len()).map(|o| model.consumers_of(i, o).len()).collect()).collect();
+    // An INT8 main op reads the *input* of its activation FakeQuantize, which the graph does not
+    // list as a consumer: count it so the value is not freed before the block runs.
+    if let Some(plan) = &int8_plan {
+        for b in &plan.blocks {
+            for &fq in &b.act_fq {
+                let (s, o) = model.source_of(fq, 0);
+                pending[s][o] += 1;
+            }
+        }
+    }
     let mut live_bytes: u64 = 0;
     let mut trace = Vec::with_capacity(n);
     let params = model.parameters();
@@ -213,6 +223,10 @@ pub fn run(model: &Model, inputs: &[Tensor], opts: &RunOptions) -> Result<RunOut
                         })
                         .collect::<Result<_, _>>()?;
                     let y = int8::execute_block(model, plan, b, &acts)?;
+                    for &fq in &b.act_fq {
+                        let (s, o) = model.source_of(fq, 0);
+                        release_value(&mut values, &mut pending, &mut live_bytes, opts.keep_values, s, o);
+                    }
                     if b.output == i {
                         (vec![y], PathTaken::Int8, None)
                     } else {
@@ -299,11 +313,23 @@ fn release_inputs(
     keep: bool,
 ) {
     for &(s, o) in model.sources_of(node) {
-        pending[s][o] = pending[s][o].saturating_sub(1);
-        if pending[s][o] == 0 && !keep {
-            if let Some(t) = values[s][o].take() {
-                *live_bytes = live_bytes.saturating_sub(tensor_bytes(&t));
-            }
+        release_value(values, pending, live_bytes, keep, s, o);
+    }
+}
+
+/// One consumer of output `o` of node `s` is done; drops the value when it was the last.
+fn release_value(
+    values: &mut [Vec<Option<Tensor>>],
+    pending: &mut [Vec<usize>],
+    live_bytes: &mut u64,
+    keep: bool,
+    s: usize,
+    o: usize,
+) {
+    pending[s][o] = pending[s][o].saturating_sub(1);
+    if pending[s][o] == 0 && !keep {
+        if let Some(t) = values[s][o].take() {
+            *live_bytes = live_bytes.saturating_sub(tensor_bytes(&t));
         }
     }
 }

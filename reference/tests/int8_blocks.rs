@@ -114,8 +114,6 @@ fn trace_says_which_nodes_ran_int8() {
 }
 
 #[test]
-#[ignore = "interp.rs frees the activation FakeQuantize's input (its only graph consumer is the FQ) \
-            before the INT8 main op reads it; reported to the interpreter's owner"]
 fn int8_run_without_keeping_values() {
     run_traced(false);
 }
