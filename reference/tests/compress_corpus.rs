@@ -114,6 +114,16 @@ fn every_corpus_model_round_trips_through_both_forms() {
                         t.name,
                         t.max_ulp
                     );
+                    if form == Form::Fq && t.from_form != "compressed-dq" {
+                        // Every difference is one SPEC §2.2 explains: a weight above input_high.
+                        assert_eq!(
+                            t.differs_above_input_high,
+                            Some(t.not_bit_identical),
+                            "{}: {}",
+                            dir.display(),
+                            t.name
+                        );
+                    }
                 }
                 let (e, erep) = expand(&c).expect("expand");
                 for t in &erep.tensors {

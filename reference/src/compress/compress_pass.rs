@@ -294,6 +294,7 @@ fn base_report(
         stored_bytes: grid.element_type.storage_bytes(elements).unwrap_or(u64::MAX),
         quant_param_bytes: qparams,
         fp32_equivalent_bytes: elements.saturating_mul(4),
+        differs_above_input_high: None,
         note,
     }
 }
@@ -309,11 +310,18 @@ fn rewrite_fq(
 ) -> Result<TensorReport, CompressError> {
     let (lo, hi) = (grid.low as f32, grid.high() as f32);
     let mut diff = Diff::default();
+    // SPEC §2.2 predicts differences only where w > ih; count the ones it explains.
+    let mut above = 0u64;
     for (i, &qi) in q.iter().enumerate() {
         let (before, r) = original(m, maps, i);
         let ol = m.ranges[2].at(&maps[2], i);
         let oh = m.ranges[3].at(&maps[3], i);
-        diff.add(before, fake_quantize_scalar(qi as f32, lo, hi, ol, oh, m.levels), r);
+        let after = fake_quantize_scalar(qi as f32, lo, hi, ol, oh, m.levels);
+        if before.to_bits() != after.to_bits() && m.w[i] > m.ranges[0].at(&maps[0], i).max(m.ranges[1].at(&maps[1], i))
+        {
+            above += 1;
+        }
+        diff.add(before, after, r);
     }
     let cv = add_integer_weights(model, g, m, grid, q);
     let fq_name = model.node(m.fq).name.clone();
@@ -333,13 +341,16 @@ fn rewrite_fq(
     g.set_input_shape(m.fq, 1, &[]);
     g.set_input_shape(m.fq, 2, &[]);
     let qparams = 8 + const_size(model, m.range_nodes[2]) + const_size(model, m.range_nodes[3]);
-    let note = format!(
-        "grid [{}, {}]{}",
-        grid.low,
-        grid.high(),
-        if diff.not_bit_identical > 0 { "; differences where w > input_high (SPEC §2.2)" } else { "" }
-    );
-    Ok(base_report(model, m, grid, Form::Fq, diff, qparams, note))
+    let mut note = format!("grid [{}, {}]", grid.low, grid.high());
+    if diff.not_bit_identical > 0 {
+        note.push_str(&format!(
+            "; {above} of the {} differences where w > input_high (SPEC §2.2: oh vs (oh-ol)+ol)",
+            diff.not_bit_identical
+        ));
+    }
+    let mut rep = base_report(model, m, grid, Form::Fq, diff, qparams, note);
+    rep.differs_above_input_high = Some(above);
+    Ok(rep)
 }
 
 /// compressed-dq: `Const(q) → Convert → [Subtract(zp)] → Multiply(scale)`, OpenVINO's arithmetic.

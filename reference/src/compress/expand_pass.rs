@@ -153,6 +153,7 @@ fn fold_fq(model: &Model, g: &mut Graph, fq: usize, wq: usize) -> Result<TensorR
         stored_bytes: elements.saturating_mul(4),
         quant_param_bytes: qparams,
         fp32_equivalent_bytes: elements.saturating_mul(4),
+        differs_above_input_high: None,
         note: format!("Convert from {} folded; FakeQuantize unchanged", t.element_type),
     })
 }
@@ -388,6 +389,7 @@ fn expand_dq(
         stored_bytes: elements.saturating_mul(4),
         quant_param_bytes: qparams,
         fp32_equivalent_bytes: elements.saturating_mul(4),
+        differs_above_input_high: None,
         note,
     };
     Ok(Ok((report, d)))

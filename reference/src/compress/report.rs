@@ -38,6 +38,9 @@ pub struct TensorReport {
     pub quant_param_bytes: u64,
     /// `elements · 4`.
     pub fp32_equivalent_bytes: u64,
+    /// compressed-fq only: how many of the differing elements have a weight above input_high,
+    /// where SPEC §2.2 predicts the only differences (`oh` vs `(oh − ol) + ol`, ≤ 1 ulp).
+    pub differs_above_input_high: Option<u64>,
     /// What the rewrite did, in words (zero point dropped or fused, grid, fallback choices).
     pub note: String,
 }
