@@ -324,3 +324,36 @@ fn broadcast_modes() {
     );
     assert_eq!(f32s(&t), &[5., 5., 6., 6., 5., 5., 6., 6., 5., 5., 6., 6.]);
 }
+
+fn strided(x: &Tensor, b: &[i64], e: &[i64], s: &[i64], masks: &[(&str, &str)]) -> Tensor {
+    let n = b.len();
+    eval1(node("StridedSlice", "opset1", masks, 1), &[x.clone(), i64t(&[n], b), i64t(&[n], e), i64t(&[n], s)])
+}
+
+#[test]
+fn strided_slice_masks() {
+    // x [2,3,4], x[i][j][k] = 12i + 4j + k.
+    let x = iota(&[2, 3, 4]);
+    // x[0:2, 1:3, :] -> [2,2,4].
+    let t = strided(&x, &[0, 1], &[2, 3], &[1, 1], &[]);
+    assert_eq!(t.shape, vec![2, 2, 4]);
+    assert_eq!(f32s(&t)[..4], [4., 5., 6., 7.]);
+    // begin_mask/end_mask on axis 0 ignore the out-of-range 5 and -9: full axis; axis 1 1:2.
+    let t = strided(&x, &[5, 1], &[-9, 2], &[1, 1], &[("begin_mask", "1,0"), ("end_mask", "1,0")]);
+    assert_eq!(t.shape, vec![2, 1, 4]);
+    assert_eq!(f32s(&t), &[4., 5., 6., 7., 16., 17., 18., 19.]);
+    // shrink axis 1 at index -1 = 2: x[:, 2, :] -> [2,4] = 8..11, 20..23.
+    let t = strided(&x, &[0, -1], &[2, 0], &[1, 1], &[("shrink_axis_mask", "0,1")]);
+    assert_eq!(t.shape, vec![2, 4]);
+    assert_eq!(f32s(&t), &[8., 9., 10., 11., 20., 21., 22., 23.]);
+    // new axis first, then axis 0 0:1 -> [1,1,3,4].
+    let t = strided(&x, &[0, 0], &[0, 1], &[1, 1], &[("new_axis_mask", "1,0")]);
+    assert_eq!(t.shape, vec![1, 1, 3, 4]);
+    // ellipsis covers axes 0 and 1; the second entry slices axis 2 as 1:3:2 -> x[..., 1:2].
+    let t = strided(&x, &[0, 1], &[0, 3], &[1, 2], &[("ellipsis_mask", "1,0")]);
+    assert_eq!(t.shape, vec![2, 3, 1]);
+    assert_eq!(f32s(&t), &[1., 5., 9., 13., 17., 21.]);
+    // Negative stride with both masks reverses axis 0.
+    let t = strided(&iota(&[3]), &[0], &[0], &[-1], &[("begin_mask", "1"), ("end_mask", "1")]);
+    assert_eq!(f32s(&t), &[2., 1., 0.]);
+}
