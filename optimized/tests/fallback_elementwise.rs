@@ -4,6 +4,7 @@
 
 mod fallback_common;
 
+use conform_ir::{ElementType, Tensor, TensorData};
 use fallback_common::{compare_op, Gen};
 use proptest::prelude::*;
 
@@ -97,6 +98,84 @@ proptest! {
         let levels = g.pick(&[2u64, 3, 16, 255, 256, 65536]);
         let attrs = [("levels", levels.to_string()), ("auto_broadcast", "numpy".to_string())];
         prop_assert!(compare_op("FakeQuantize", "opset1", &attrs, &[x, il, ih, ol, oh], 1));
+    }
+}
+
+/// A tensor of element type `et` with values drawn around `scale` (floats include specials and
+/// out-of-range magnitudes, integers span the type).
+fn typed_tensor(g: &mut Gen, et: ElementType, shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    let f = |g: &mut Gen| {
+        if g.chance(0.2) {
+            g.value(1e10, true)
+        } else {
+            g.value(300.0, true)
+        }
+    };
+    let i = |g: &mut Gen| g.next() as i64 >> g.range(0, 62);
+    let data = match et {
+        ElementType::F32 => TensorData::F32((0..n).map(|_| f(g)).collect()),
+        ElementType::F16 => TensorData::F16((0..n).map(|_| half::f16::from_f32(f(g))).collect()),
+        ElementType::F64 => TensorData::F64((0..n).map(|_| f64::from(f(g)) * 1.0000001).collect()),
+        ElementType::I64 => TensorData::I64((0..n).map(|_| i(g)).collect()),
+        ElementType::I32 => TensorData::I32((0..n).map(|_| i(g) as i32).collect()),
+        ElementType::I8 => TensorData::I8((0..n).map(|_| i(g) as i8).collect()),
+        ElementType::U8 => TensorData::U8((0..n).map(|_| i(g) as u8).collect()),
+        ElementType::U64 => TensorData::U64((0..n).map(|_| g.next()).collect()),
+        _ => TensorData::Bool((0..n).map(|_| g.chance(0.5)).collect()),
+    };
+    let et = if matches!(data, TensorData::Bool(_)) { ElementType::Boolean } else { et };
+    Tensor::new(et, shape.to_vec(), data).expect("consistent")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn convert_matches(seed in any::<u64>()) {
+        let mut g = Gen::new(seed);
+        let rank = g.range(0, 3);
+        let shape = g.shape(rank, 5);
+        let src = g.pick(&[ElementType::F32, ElementType::F16, ElementType::F64, ElementType::I64, ElementType::I32,
+            ElementType::I8, ElementType::U8, ElementType::U64, ElementType::Boolean]);
+        let x = typed_tensor(&mut g, src, &shape);
+        let dst = g.pick(&ElementType::ALL);
+        prop_assert!(compare_op("Convert", "opset1", &[("destination_type", dst.ir_name().to_string())], &[x], 1));
+    }
+
+    #[test]
+    fn integer_and_pdpd_binary_ops_match(seed in any::<u64>()) {
+        let mut g = Gen::new(seed);
+        let op = g.pick(&["Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Power"]);
+        if g.chance(0.5) {
+            let (sa, sb) = broadcast_pair(&mut g);
+            let et = g.pick(&[ElementType::I64, ElementType::I32, ElementType::I8, ElementType::U8]);
+            let a = typed_tensor(&mut g, et, &sa);
+            let mut b = typed_tensor(&mut g, et, &sb);
+            if op == "Power" {
+                // Small exponents, some negative.
+                let v: Vec<i64> = b.to_i64_vec().iter().map(|x| x.rem_euclid(9) - 2).collect();
+                b = conform_ir::Tensor::new(et, sb.clone(), match et {
+                    ElementType::I64 => TensorData::I64(v),
+                    ElementType::I32 => TensorData::I32(v.iter().map(|&x| x as i32).collect()),
+                    ElementType::I8 => TensorData::I8(v.iter().map(|&x| x as i8).collect()),
+                    _ => TensorData::U8(v.iter().map(|&x| x.max(0) as u8).collect()),
+                }).expect("consistent");
+            }
+            let pythondiv = g.chance(0.5).to_string();
+            compare_op(op, "opset1", &[("auto_broadcast", "numpy".into()), ("m_pythondiv", pythondiv)], &[a, b], 1);
+        } else {
+            let rank = g.range(1, 4);
+            let sa = g.shape(rank, 4);
+            let start = g.range(0, rank - 1);
+            let len = g.range(0, rank - start);
+            let sb: Vec<usize> = sa[start..start + len].iter().map(|&d| if g.chance(0.3) { 1 } else { d }).collect();
+            let axis = if start + len == rank && g.chance(0.5) { -1 } else { start as i64 };
+            let a = g.tensor(&sa, 4.0, true);
+            let b = g.tensor(&sb, 4.0, true);
+            let attrs = [("auto_broadcast", "pdpd".to_string()), ("axis", axis.to_string())];
+            prop_assert!(compare_op(op, "opset1", &attrs, &[a, b], 1));
+        }
     }
 }
 

@@ -62,29 +62,134 @@ impl BinOp {
     }
 }
 
-/// Checks the `auto_broadcast` attribute: `numpy` (default) broadcasts, `none` requires equal shapes.
-fn check_auto_broadcast(cx: &Ctx<'_>, a: &[usize], b: &[usize]) -> Result<(), FallbackError> {
-    match cx.node.attr("auto_broadcast").map(str::trim) {
-        None | Some("numpy") => Ok(()),
-        Some("none") if a == b => Ok(()),
-        Some("none") => Err(cx.err(format!(
-            "auto_broadcast=none with different input shapes {} and {}",
-            fmt_shape(a),
-            fmt_shape(b)
-        ))),
-        Some(other) => Err(cx.err(format!("auto_broadcast=\"{other}\" is not supported (numpy, none are)"))),
+/// Resolves the `auto_broadcast` attribute into the shape `b` takes for numpy broadcasting:
+/// `numpy` (default) as is; `none` requires equal shapes; `pdpd` aligns `b` to `a` starting at the
+/// `axis` attribute (−1: right-aligned) and pads it with 1s, the output keeping `a`'s shape.
+fn effective_b_shape(cx: &Ctx<'_>, a: &[usize], b: &[usize]) -> Result<Vec<usize>, FallbackError> {
+    let mode = cx.node.attr("auto_broadcast").map(str::trim).unwrap_or("numpy");
+    let incompatible =
+        || cx.err(format!("input shapes {} and {} do not broadcast ({mode})", fmt_shape(a), fmt_shape(b)));
+    match mode {
+        "numpy" => Ok(b.to_vec()),
+        "none" if a == b => Ok(b.to_vec()),
+        "none" => Err(incompatible()),
+        "pdpd" => {
+            let axis = cx.node.attr_parse_or::<i64>("axis", -1, "an integer")?;
+            if b.len() > a.len() {
+                return Err(incompatible());
+            }
+            let start = if axis < 0 { a.len() - b.len() } else { usize::try_from(axis).unwrap_or(usize::MAX) };
+            if start.checked_add(b.len()).is_none_or(|e| e > a.len()) {
+                return Err(incompatible());
+            }
+            let mut padded = vec![1; start];
+            padded.extend_from_slice(b);
+            padded.resize(a.len(), 1);
+            if broadcast_pair(a, &padded).as_deref() != Some(a) {
+                return Err(incompatible());
+            }
+            Ok(padded)
+        }
+        other => Err(cx.err(format!("auto_broadcast=\"{other}\" is not numpy, none or pdpd"))),
     }
 }
 
-/// Add, Subtract, Multiply, Divide, Maximum, Minimum, Power.
+/// Add, Subtract, Multiply, Divide, Maximum, Minimum, Power. Float inputs compute in f32; integer
+/// inputs (shape arithmetic) in wrapping i64, stored back in their type.
 pub(crate) fn binary(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(2, 2)?;
     let op = BinOp::from_name(&cx.node.op_type).ok_or_else(|| cx.err("not a binary op"))?;
+    let (ta, tb) = (cx.input(0)?, cx.input(1)?);
+    if ta.element_type != tb.element_type && !(ta.element_type.is_float() && tb.element_type.is_float()) {
+        return Err(cx.err(format!("input element types differ: {} and {}", ta.element_type, tb.element_type)));
+    }
+    let bsh = effective_b_shape(cx, &ta.shape, &tb.shape)?;
+    if !ta.element_type.is_float() {
+        return integer_binary(cx, op, ta, tb, &bsh);
+    }
     let (a, ash) = cx.f32_input(0)?;
-    let (b, bsh) = cx.f32_input(1)?;
-    check_auto_broadcast(cx, ash, bsh)?;
-    let (shape, data) = binary_broadcast(cx, &a, ash, &b, bsh, |x, y| op.apply(x, y))?;
+    let (b, _) = cx.f32_input(1)?;
+    let (shape, data) = binary_broadcast(cx, &a, ash, &b, &bsh, |x, y| op.apply(x, y))?;
     Ok(vec![cx.f32_tensor(shape, data)?])
+}
+
+/// The integer result of one binary op in wrapping i64, `None` for a zero divisor.
+fn int_apply(op: BinOp, x: i64, z: i64, pythondiv: bool) -> Option<i64> {
+    Some(match op {
+        BinOp::Add => x.wrapping_add(z),
+        BinOp::Sub => x.wrapping_sub(z),
+        BinOp::Mul => x.wrapping_mul(z),
+        BinOp::Div => {
+            if z == 0 {
+                return None;
+            }
+            let q = x.wrapping_div(z);
+            if pythondiv && x.wrapping_rem(z) != 0 && ((x < 0) != (z < 0)) {
+                q.wrapping_sub(1)
+            } else {
+                q
+            }
+        }
+        BinOp::Max => x.max(z),
+        BinOp::Min => x.min(z),
+        BinOp::Pow => {
+            if z >= 0 {
+                x.wrapping_pow(u32::try_from(z).unwrap_or(u32::MAX))
+            } else if x == 1 {
+                1
+            } else if x == -1 {
+                if z % 2 == 0 {
+                    1
+                } else {
+                    -1
+                }
+            } else {
+                0
+            }
+        }
+    })
+}
+
+/// Integer binary arithmetic as OpenVINO's C++ templates on two's-complement machines: values
+/// widened to i64 (`Tensor::to_i64_vec`), wrapping arithmetic, the result wrapped to the input type;
+/// Divide truncates, then floors when `m_pythondiv` (default true) and the signs differ on an
+/// inexact quotient; a zero divisor is an error; Power by repeated multiplication, a negative
+/// exponent truncating toward 0 (1 and −1 excepted).
+fn integer_binary(
+    cx: &Ctx<'_>,
+    op: BinOp,
+    ta: &Tensor,
+    tb: &Tensor,
+    bsh: &[usize],
+) -> Result<Vec<Tensor>, FallbackError> {
+    let pythondiv = cx.node.attr_bool_or("m_pythondiv", true)?;
+    let (a, b) = (ta.to_i64_vec(), tb.to_i64_vec());
+    let shape = broadcast_pair(&ta.shape, bsh).ok_or_else(|| cx.err("inputs do not broadcast"))?;
+    let sa = strides_into(&ta.shape, &shape).ok_or_else(|| cx.err("input 0 does not broadcast"))?;
+    let sb = strides_into(bsh, &shape).ok_or_else(|| cx.err("input 1 does not broadcast"))?;
+    let n = cx.count(&shape)?;
+    let mut y: Vec<i64> = cx.with_capacity(n)?;
+    let (_, inner) = rows_and_inner(&shape);
+    let (ia, ib) = (inner_stride(&sa), inner_stride(&sb));
+    let rows = if n == 0 { 0 } else { n / inner };
+    for row in 0..rows {
+        let (oa, ob) = (row_offset(&shape, &sa, row), row_offset(&shape, &sb, row));
+        for j in 0..inner {
+            let v = int_apply(op, a[oa + j * ia], b[ob + j * ib], pythondiv)
+                .ok_or_else(|| cx.err("integer division by zero"))?;
+            y.push(v);
+        }
+    }
+    let data = match ta.element_type {
+        ElementType::I64 => TensorData::I64(y),
+        ElementType::I32 => TensorData::I32(y.into_iter().map(|v| v as i32).collect()),
+        ElementType::U64 => TensorData::U64(y.into_iter().map(|v| v as u64).collect()),
+        ElementType::U32 => TensorData::U32(y.into_iter().map(|v| v as u32).collect()),
+        ElementType::I8 => TensorData::I8(y.into_iter().map(|v| v as i8).collect()),
+        ElementType::U8 => TensorData::U8(y.into_iter().map(|v| v as u8).collect()),
+        other => return Err(cx.err(format!("element type {other} is not supported by {}", cx.node.op_type))),
+    };
+    Ok(vec![cx.tensor(ta.element_type, shape, data)?])
 }
 
 /// `f(a, b)` per element of the numpy broadcast of `a` and `b`.
@@ -310,38 +415,143 @@ pub(crate) fn fake_quantize(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
     Ok(vec![cx.f32_tensor(shape.to_vec(), out)?])
 }
 
-/// Convert-1 to `destination_type`: to f32 (integers to the nearest f32, f16/bf16 exactly, booleans
-/// 0/1), to f16/bf16 (round to nearest even from the f32 value), between integer types (two's
-/// complement wrap, C `static_cast`). Float → integer is refused (not in the corpus; OpenVINO's
-/// rounding for it is not pinned down by FP32.md).
+/// A source element for Convert: floats exactly as f64 (every f32/f16/bf16 is exact in f64),
+/// integers and booleans exactly as i128.
+#[derive(Clone, Copy)]
+enum Src {
+    Float(f64),
+    Int(i128),
+}
+
+fn sources(t: &Tensor) -> Vec<Src> {
+    match &t.data {
+        TensorData::F64(v) => v.iter().map(|&x| Src::Float(x)).collect(),
+        TensorData::F32(v) => v.iter().map(|&x| Src::Float(x.into())).collect(),
+        TensorData::F16(v) => v.iter().map(|x| Src::Float(x.to_f64())).collect(),
+        TensorData::BF16(v) => v.iter().map(|x| Src::Float(x.to_f64())).collect(),
+        TensorData::I64(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::I32(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::I16(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::I8(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::U64(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::U32(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::U16(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::U8(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+        TensorData::Bool(v) => v.iter().map(|&x| Src::Int(x.into())).collect(),
+    }
+}
+
+/// x86-64 `cvttsd2si` into a 32-bit register: truncation toward zero; NaN and out-of-range values
+/// give the "integer indefinite" 0x8000_0000.
+fn cvtt32(x: f64) -> i32 {
+    let t = x.trunc();
+    if t >= -2147483648.0 && t < 2147483648.0 {
+        t as i32
+    } else {
+        i32::MIN
+    }
+}
+
+/// The same into a 64-bit register (indefinite value 0x8000_0000_0000_0000).
+fn cvtt64(x: f64) -> i64 {
+    let t = x.trunc();
+    if t >= -9223372036854775808.0 && t < 9223372036854775808.0 {
+        t as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// What compilers emit for float → u64 on x86-64: below 2^63 the signed conversion reinterpreted,
+/// otherwise the signed conversion of `x − 2^63` with the top bit flipped.
+fn cvtt_u64(x: f64) -> u64 {
+    const TOP: f64 = 9223372036854775808.0;
+    if x >= TOP {
+        (cvtt64(x - TOP) as u64) ^ (1u64 << 63)
+    } else {
+        cvtt64(x) as u64
+    }
+}
+
+impl Src {
+    /// The low 32 bits as they land in a register (narrower types keep their low bits of it).
+    fn reg32(self) -> i32 {
+        match self {
+            Src::Float(x) => cvtt32(x),
+            Src::Int(i) => i as i32,
+        }
+    }
+
+    /// The value as it lands in a 64-bit register.
+    fn reg64(self) -> i64 {
+        match self {
+            Src::Float(x) => cvtt64(x),
+            Src::Int(i) => i as i64,
+        }
+    }
+
+    /// `static_cast<float>`: round to nearest even.
+    fn f32(self) -> f32 {
+        match self {
+            Src::Float(x) => x as f32,
+            Src::Int(i) => i as f32,
+        }
+    }
+}
+
+/// Convert-1 to `destination_type`, as `ov::reference::convert` behaves on x86-64 (`static_cast`
+/// per element): integers and f64 to f32 round to nearest even; f16/bf16 go through f32 (double
+/// rounding for f64 and wide integers, as OpenVINO's `float16(float)`); integer → integer wraps;
+/// float → integer truncates toward zero with the x86 "indefinite" value (`i32::MIN`/`i64::MIN`) for
+/// NaN and out-of-range values, types narrower than 32 bits keeping the low bits of the 32-bit
+/// result, u32 the low bits of the 64-bit one; i4/u4 keep the low nibble (i4 sign-extended), u1
+/// and boolean test for non-zero (NaN is non-zero).
 pub(crate) fn convert(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(1, 1)?;
     let dst = cx.node.attr_element_type("destination_type")?;
     let t = cx.input(0)?;
     let shape = t.shape.clone();
-    let src_float = t.element_type.is_float();
+    if dst == ElementType::F32 {
+        // The hot case (decompressing weights): `to_f32_vec` is `static_cast<float>` for every type.
+        return Ok(vec![cx.tensor(dst, shape, TensorData::F32(t.to_f32_vec()))?]);
+    }
+    let src = sources(t);
+    let it = src.into_iter();
     let data = match dst {
+        ElementType::F64 => TensorData::F64(
+            it.map(|s| match s {
+                Src::Float(x) => x,
+                Src::Int(i) => i as f64,
+            })
+            .collect(),
+        ),
+        ElementType::F16 => TensorData::F16(it.map(|s| f16::from_f32(s.f32())).collect()),
+        ElementType::BF16 => TensorData::BF16(it.map(|s| bf16::from_f32(s.f32())).collect()),
+        ElementType::I64 => TensorData::I64(it.map(Src::reg64).collect()),
+        ElementType::I32 => TensorData::I32(it.map(Src::reg32).collect()),
+        ElementType::I16 => TensorData::I16(it.map(|s| s.reg32() as i16).collect()),
+        ElementType::I8 => TensorData::I8(it.map(|s| s.reg32() as i8).collect()),
+        ElementType::I4 => TensorData::I8(it.map(|s| ((s.reg32() as i8) << 4) >> 4).collect()),
+        ElementType::U64 => TensorData::U64(
+            it.map(|s| match s {
+                Src::Float(x) => cvtt_u64(x),
+                Src::Int(i) => i as u64,
+            })
+            .collect(),
+        ),
+        ElementType::U32 => TensorData::U32(it.map(|s| s.reg64() as u32).collect()),
+        ElementType::U16 => TensorData::U16(it.map(|s| s.reg32() as u16).collect()),
+        ElementType::U8 => TensorData::U8(it.map(|s| s.reg32() as u8).collect()),
+        ElementType::U4 => TensorData::U8(it.map(|s| (s.reg32() as u8) & 0x0F).collect()),
+        ElementType::U1 => TensorData::U8(it.map(|s| u8::from(s.reg32() as u8 != 0)).collect()),
+        ElementType::Boolean => TensorData::Bool(
+            it.map(|s| match s {
+                Src::Float(x) => x != 0.0,
+                Src::Int(i) => i != 0,
+            })
+            .collect(),
+        ),
         ElementType::F32 => TensorData::F32(t.to_f32_vec()),
-        ElementType::F16 => TensorData::F16(t.to_f32_vec().into_iter().map(f16::from_f32).collect()),
-        ElementType::BF16 => TensorData::BF16(t.to_f32_vec().into_iter().map(bf16::from_f32).collect()),
-        ElementType::F64 => TensorData::F64(match &t.data {
-            TensorData::F64(v) => v.clone(),
-            _ => t.to_f32_vec().into_iter().map(f64::from).collect(),
-        }),
-        d if t.element_type == d => t.data.clone(),
-        _ if src_float => {
-            return Err(cx.err(format!("conversion from {} to {dst} is not supported", t.element_type)));
-        }
-        ElementType::I64 => TensorData::I64(t.to_i64_vec()),
-        ElementType::I32 => TensorData::I32(t.to_i64_vec().into_iter().map(|v| v as i32).collect()),
-        ElementType::I16 => TensorData::I16(t.to_i64_vec().into_iter().map(|v| v as i16).collect()),
-        ElementType::I8 => TensorData::I8(t.to_i64_vec().into_iter().map(|v| v as i8).collect()),
-        ElementType::U64 => TensorData::U64(t.to_i64_vec().into_iter().map(|v| v as u64).collect()),
-        ElementType::U32 => TensorData::U32(t.to_i64_vec().into_iter().map(|v| v as u32).collect()),
-        ElementType::U16 => TensorData::U16(t.to_i64_vec().into_iter().map(|v| v as u16).collect()),
-        ElementType::U8 => TensorData::U8(t.to_i64_vec().into_iter().map(|v| v as u8).collect()),
-        ElementType::Boolean => TensorData::Bool(t.to_i64_vec().into_iter().map(|v| v != 0).collect()),
-        other => return Err(cx.err(format!("conversion to {other} is not supported"))),
     };
     Ok(vec![cx.tensor(dst, shape, data)?])
 }
