@@ -240,14 +240,36 @@ impl MatMulExec {
                     let mut r = vec![0u8; ka * nn];
                     let has_nan = quant::quantize(self.isa, qb, &bv[off..off + ka * nn], &mut r);
                     let src = &bv[off..off + ka * nn];
-                    b_nan.extend((0..nn).map(|ni| {
-                        has_nan && (0..ka).any(|ki| if self.tb { src[ni * ka + ki] } else { src[ki * nn + ni] }.is_nan())
-                    }));
-                    // r is in B's storage order: [k][n], or [n][k] when transposed.
-                    let at = |ni: usize, ki: usize| if self.tb { r[ni * ka + ki] } else { r[ki * nn + ni] };
-                    let w = PackedW::pack(self.isa, nn, kg, |ni, ki| if ki < ka { (at(ni, ki) as i32 - 128) as i8 } else { 0 });
-                    let colsum: Vec<i32> = (0..nn).map(|ni| (0..ka).map(|ki| at(ni, ki) as i32).sum()).collect();
-                    let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-self.a.z_int) as i32).collect();
+                    if has_nan {
+                        b_nan.extend((0..nn).map(|ni| {
+                            (0..ka).any(|ki| if self.tb { src[ni * ka + ki] } else { src[ki * nn + ni] }.is_nan())
+                        }));
+                    } else {
+                        b_nan.extend(std::iter::repeat_n(false, nn));
+                    }
+                    // Rows [n][kp] of r_b − 128 (i8: flip the top bit), K padded with 0.
+                    let kp4 = kg * 4;
+                    let mut rows = vec![0i8; nn * kp4];
+                    let mut colsum = vec![0i32; nn];
+                    if self.tb {
+                        for (ni, (dst, cs)) in rows.chunks_exact_mut(kp4.max(1)).zip(colsum.iter_mut()).enumerate() {
+                            let srow = &r[ni * ka..ni * ka + ka];
+                            for (d, &v) in dst.iter_mut().zip(srow) {
+                                *d = (v ^ 0x80) as i8;
+                            }
+                            *cs = srow.iter().map(|&v| v as i32).sum();
+                        }
+                    } else {
+                        for ki in 0..ka {
+                            let srow = &r[ki * nn..ki * nn + nn];
+                            for (ni, &v) in srow.iter().enumerate() {
+                                rows[ni * kp4 + ki] = (v ^ 0x80) as i8;
+                                colsum[ni] += v as i32;
+                            }
+                        }
+                    }
+                    let w = PackedW::pack_rows(self.isa, nn, kg, &rows);
+                    let col_add: Vec<i32> = colsum.iter().map(|&s| (s as i64).wrapping_mul(-self.a.z_int) as i32).collect();
                     // W per column (fraction on a): Σ_k (r_b − z_b).
                     let wcol = colsum.iter().map(|&s| (s as i64 - ka as i64 * qb.z_int) as i32).collect();
                     v.push(ConstB { w, colsum: wcol, col_add, scale: vec![self.a.scale * qb.scale; nn] });

@@ -61,35 +61,48 @@ impl PackedW {
     /// Packs `n` channels × `kpad = 4·kg` reduction values given by `get(n, k)` (k < kpad; the
     /// caller returns 0 for padding).
     pub fn pack(isa: Isa, n: usize, kg: usize, get: impl Fn(usize, usize) -> i8) -> PackedW {
+        let kp = kg * 4;
+        let mut rows = vec![0i8; n * kp];
+        for (ch, row) in rows.chunks_exact_mut(kp.max(1)).enumerate().take(n) {
+            for (k, v) in row.iter_mut().enumerate() {
+                *v = get(ch, k);
+            }
+        }
+        Self::pack_rows(isa, n, kg, &rows)
+    }
+
+    /// Packs row-major `[n][4·kg]` values (one row per output channel).
+    pub fn pack_rows(isa: Isa, n: usize, kg: usize, rows: &[i8]) -> PackedW {
         let (fmt, lanes) = Self::format_for(isa);
+        let kp = kg * 4;
         let nblocks = n.div_ceil(lanes);
         let block_len = kg * lanes * 4;
-        let total = nblocks * block_len;
-        let val = |ch: usize, k: usize| if ch < n { get(ch, k) } else { 0 };
         let mut p = PackedW { fmt, lanes, kg, nblocks, i8s: Vec::new(), i16s: Vec::new() };
+        let row = |ch: usize| if ch < n { rows.get(ch * kp..ch * kp + kp) } else { None };
         match fmt {
             PackFmt::Dp4 => {
-                let mut d = Vec::with_capacity(total);
+                let mut d = vec![0i8; nblocks * block_len];
                 for b in 0..nblocks {
-                    for g in 0..kg {
-                        for l in 0..lanes {
-                            for j in 0..4 {
-                                d.push(val(b * lanes + l, g * 4 + j));
-                            }
+                    for l in 0..lanes {
+                        let Some(r) = row(b * lanes + l) else { continue };
+                        for g in 0..kg {
+                            let o = b * block_len + (g * lanes + l) * 4;
+                            d[o..o + 4].copy_from_slice(&r[g * 4..g * 4 + 4]);
                         }
                     }
                 }
                 p.i8s = d;
             }
             PackFmt::Pair16 => {
-                let mut d = Vec::with_capacity(total);
+                let mut d = vec![0i16; nblocks * block_len];
                 for b in 0..nblocks {
-                    for g in 0..kg {
-                        for half in 0..2 {
-                            for l in 0..lanes {
-                                for j in 0..2 {
-                                    d.push(val(b * lanes + l, g * 4 + half * 2 + j) as i16);
-                                }
+                    for l in 0..lanes {
+                        let Some(r) = row(b * lanes + l) else { continue };
+                        for g in 0..kg {
+                            for half in 0..2 {
+                                let o = b * block_len + ((g * 2 + half) * lanes + l) * 2;
+                                d[o] = r[g * 4 + half * 2] as i16;
+                                d[o + 1] = r[g * 4 + half * 2 + 1] as i16;
                             }
                         }
                     }
