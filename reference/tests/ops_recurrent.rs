@@ -167,3 +167,20 @@ fn shape_mismatch_is_an_error_not_a_panic() {
     let ins = inputs(&[&[1., 2.]], &[-1], 1);
     assert!(eval(lstm("forward", "sigmoid, tanh, tanh", "0"), &ins).is_err());
 }
+
+#[test]
+fn lstm_cell4_is_one_sequence_step() {
+    // Step 1 of the forward case above: x = 1, H0 = 0, C0 = 1 -> H1 = 4.375, C1 = 3.5.
+    let n = node("LSTMCell", "opset4", &[("hidden_size", "1"), ("activations", "relu, relu, relu"), ("clip", "0")], 2);
+    let ins = vec![
+        f32t(&[1, 1], &[1.]),
+        f32t(&[1, 1], &[0.]),
+        f32t(&[1, 1], &[1.]),
+        f32t(&[4, 1], &W),
+        f32t(&[4, 1], &R),
+        f32t(&[4], &B),
+    ];
+    let outs = eval(n, &ins).expect("cell");
+    assert_eq!(f32s(&outs[0]), &[4.375]);
+    assert_eq!(f32s(&outs[1]), &[3.5]);
+}

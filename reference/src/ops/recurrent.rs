@@ -1,4 +1,4 @@
-//! LSTMSequence-5, as `ov::reference::lstm_sequence` computes it (`reference/sequences.hpp`,
+//! LSTMSequence-5 (and LSTMCell-4), as `ov::reference::lstm_sequence` computes it (`reference/sequences.hpp`,
 //! `cell_pass`, and `reference/lstm_cell.hpp`, `lstm_cell`).
 //!
 //! Inputs: X `[B, T, I]`, initial H and C `[B, D, Hs]`, sequence_lengths `[B]`, W `[D, 4Hs, I]`,
@@ -31,6 +31,7 @@ use conform_ir::{Node, Tensor};
 pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
     match (ctx.node.op_type.as_str(), ctx.node.version.as_str()) {
         ("LSTMSequence", "opset5") => Some(lstm_sequence(ctx.node, ctx.inputs)),
+        ("LSTMCell", "opset4") => Some(lstm_cell_op(ctx.node, ctx.inputs)),
         _ => None,
     }
 }
@@ -225,6 +226,46 @@ pub fn cell_pass(
     (y, h, c)
 }
 
+/// The activations and clip attributes shared by LSTMCell and LSTMSequence.
+fn activations_and_clip(node: &Node) -> Result<([Activation; 3], f32), RefError> {
+    let acts_raw = node.attr("activations").unwrap_or("sigmoid, tanh, tanh");
+    let acts: Vec<Activation> = acts_raw.split(',').map(|s| Activation::parse(node, s)).collect::<Result<_, _>>()?;
+    let act: [Activation; 3] =
+        acts.try_into().map_err(|_| op_err(node, format!("LSTM: activations \"{acts_raw}\" must name 3 functions")))?;
+    let clip = node.attr_parse_or::<f64>("clip", 0.0, "a number")? as f32;
+    Ok((act, clip))
+}
+
+/// LSTMCell-4: one step, inputs X `[B, I]`, H and C `[B, Hs]`, W `[4Hs, I]`, R `[4Hs, Hs]`,
+/// B `[4Hs]`; outputs H and C `[B, Hs]` (the same `lstm_cell` as the sequence).
+fn lstm_cell_op(node: &Node, inputs: &[&Tensor]) -> Result<Vec<Tensor>, RefError> {
+    let x_t = input(node, inputs, 0)?;
+    let hidden =
+        usize::try_from(node.attr_u64("hidden_size")?).map_err(|_| op_err(node, "LSTMCell: hidden_size too large"))?;
+    let g4 = hidden.checked_mul(4).ok_or_else(|| op_err(node, "LSTMCell: hidden_size too large"))?;
+    let (batch, input_size) = match x_t.shape.as_slice() {
+        &[b, i] => (b, i),
+        s => return Err(op_err(node, format!("LSTMCell: X must be [batch, input], got {s:?}"))),
+    };
+    let names = ["initial_hidden_state", "initial_cell_state", "W", "R", "B"];
+    let shapes: [Vec<usize>; 5] =
+        [vec![batch, hidden], vec![batch, hidden], vec![g4, input_size], vec![g4, hidden], vec![g4]];
+    let mut vals = Vec::with_capacity(5);
+    for (k, (name, shape)) in names.iter().zip(&shapes).enumerate() {
+        let t = input(node, inputs, k + 1)?;
+        if &t.shape != shape {
+            return Err(op_err(node, format!("LSTMCell: {name} has shape {:?}, expected {shape:?}", t.shape)));
+        }
+        vals.push(float_values(node, t, name)?);
+    }
+    let (act, clip) = activations_and_clip(node)?;
+    let x = float_values(node, x_t, "X")?;
+    let p = CellParams { w: &vals[2], r: &vals[3], b: &vals[4], input_size, hidden, act, clip };
+    let (h, c) = lstm_cell(&p, batch, &x, &vals[0], &vals[1]);
+    let et = x_t.element_type;
+    Ok(vec![float_tensor(node, et, vec![batch, hidden], h)?, float_tensor(node, et, vec![batch, hidden], c)?])
+}
+
 fn lstm_sequence(node: &Node, inputs: &[&Tensor]) -> Result<Vec<Tensor>, RefError> {
     let x_t = input(node, inputs, 0)?;
     let h_t = input(node, inputs, 1)?;
@@ -244,12 +285,7 @@ fn lstm_sequence(node: &Node, inputs: &[&Tensor]) -> Result<Vec<Tensor>, RefErro
     };
     let d = dirs.len();
     let g4 = hidden.checked_mul(4).ok_or_else(|| op_err(node, "LSTMSequence: hidden_size too large"))?;
-    let acts_raw = node.attr("activations").unwrap_or("sigmoid, tanh, tanh");
-    let acts: Vec<Activation> = acts_raw.split(',').map(|s| Activation::parse(node, s)).collect::<Result<_, _>>()?;
-    let act: [Activation; 3] = acts
-        .try_into()
-        .map_err(|_| op_err(node, format!("LSTMSequence: activations \"{acts_raw}\" must name 3 functions")))?;
-    let clip = node.attr_parse_or::<f64>("clip", 0.0, "a number")? as f32;
+    let (act, clip) = activations_and_clip(node)?;
 
     let (batch, steps, input_size) = match x_t.shape.as_slice() {
         &[b, t, i] => (b, t, i),
