@@ -493,6 +493,26 @@ impl Interpreter<'_> {
             rt_info: rt_info.map(El::into_xml_element),
             constant: None,
         };
+        // The graph's sources and sinks have a fixed port layout, which everything downstream
+        // (engines, inputs and outputs of the model) relies on.
+        let (want_in, want_out) = match node.op_type.as_str() {
+            "Parameter" => (Some(0), Some(1)),
+            "Result" => (Some(1), Some(0)),
+            _ => (None, None),
+        };
+        if want_in.is_some_and(|n| n != node.inputs.len()) || want_out.is_some_and(|n| n != node.outputs.len()) {
+            return Err(self.layer_err(
+                &lref,
+                format!(
+                    "a {} needs {} input and {} output ports, found {} and {}",
+                    node.op_type,
+                    want_in.unwrap_or(0),
+                    want_out.unwrap_or(0),
+                    node.inputs.len(),
+                    node.outputs.len()
+                ),
+            ));
+        }
         if node.op_type == "Const" {
             node.constant = Some(self.constant(&node, &lref, bin)?);
         }

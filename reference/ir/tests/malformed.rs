@@ -549,6 +549,23 @@ fn rank_over_the_limit() {
     assert!(matches!(e, IrError::Limit { limit: 64, .. }), "{e:?}");
 }
 
+#[test]
+fn parameter_or_result_with_wrong_ports() {
+    let no_output = with(
+        "\t\t\t<output>\n\t\t\t\t<port id=\"0\" precision=\"FP32\" names=\"x\">\n\t\t\t\t\t<dim>1</dim>\n\t\t\t\t\t<dim>2</dim>\n\t\t\t\t</port>\n\t\t\t</output>\n",
+        "",
+    );
+    let e = err_of(read(&no_output), &["a Parameter needs 0 input and 1 output ports, found 0 and 0", "layer 0 \"x\""]);
+    assert!(matches!(e, IrError::Layer { .. }), "{e:?}");
+    let extra_output = with(
+        "\t\t\t</input>\n\t\t</layer>\n\t</layers>",
+        "\t\t\t</input>\n\t\t\t<output><port id=\"1\" precision=\"FP32\" /></output>\n\t\t</layer>\n\t</layers>",
+    );
+    let e =
+        err_of(read(&extra_output), &["a Result needs 1 input and 0 output ports, found 1 and 1", "layer 3 \"out\""]);
+    assert!(matches!(e, IrError::Layer { .. }), "{e:?}");
+}
+
 // --- regressions found by the mutation test -------------------------------------------------------
 
 #[test]
