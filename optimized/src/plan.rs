@@ -88,6 +88,8 @@ enum BlockExec {
 enum Step {
     Const { slot: usize, value: Tensor },
     Fallback { node: usize, inputs: Vec<usize>, first_out: usize },
+    /// A standalone per-tensor FakeQuantize (f32 → f32, vectorized; the fallback if not f32).
+    Fq { node: usize, inputs: Vec<usize>, out: usize, p: crate::kernels::quant::FqScalar },
     Block { main: usize, exec: BlockExec, inputs: Vec<usize>, out: usize },
 }
 
@@ -106,6 +108,9 @@ pub struct Plan {
     /// Stripped copies of the nodes the plan itself needs (parameters, INT8 main ops), by index.
     own_nodes: std::collections::HashMap<usize, conform_ir::Node>,
     report: Arc<Vec<NodeReport>>,
+    /// The seeded bug this plan was compiled with (re-armed by `run`).
+    #[cfg(feature = "mutants")]
+    mutant: Option<crate::mutants::Mutant>,
 }
 
 /// Compiles `model` into a plan.
@@ -176,6 +181,7 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
         params.push((pi, p));
     }
     let mut resident = vec![None; nn];
+    let mut fq_nodes = vec![false; nn];
     for &n in model.topo_order() {
         let nd = model.node(n);
         if !needed[n] {
@@ -223,7 +229,13 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
         } else {
             any_fallback = true;
             let inputs = model.sources_of(n).iter().map(|&(s, o)| slot(s, o)).collect();
-            steps.push(Step::Fallback { node: n, inputs, first_out: slot(n, 0) });
+            match scalar_fq(model, n)? {
+                Some(p) => {
+                    fq_nodes[n] = true;
+                    steps.push(Step::Fq { node: n, inputs, out: slot(n, 0), p })
+                }
+                None => steps.push(Step::Fallback { node: n, inputs, first_out: slot(n, 0) }),
+            }
         }
     }
     for n in 0..nn {
@@ -252,7 +264,8 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
                 Some(Decision::Fallback { reason, detail }) => format!("{reason}: {detail}"),
                 _ => "op-not-int8".to_string(),
             };
-            (format!("fp32:{}", nd.op_type), if needed[n] { Precision::Fp32 } else { Precision::Unused }, Some(reason))
+            let k = if fq_nodes[n] { format!("{}_fakequantize_f32", isa.name()) } else { format!("fp32:{}", nd.op_type) };
+            (k, if needed[n] { Precision::Fp32 } else { Precision::Unused }, Some(reason))
         };
         report.push(NodeReport { node: n, name: nd.name.clone(), op_type: nd.op_type.clone(), kernel, precision, reason });
     }
@@ -295,7 +308,39 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
         residual,
         own_nodes,
         report: Arc::new(report),
+        #[cfg(feature = "mutants")]
+        mutant: crate::mutants::active(),
     })
+}
+
+/// A FakeQuantize whose four ranges are single-element float Consts with `il < ih` and
+/// `levels ≥ 2`: run by the vectorized SPEC §1.2 recipe.
+fn scalar_fq(model: &Model, n: usize) -> Result<Option<crate::kernels::quant::FqScalar>, OptError> {
+    let nd = model.node(n);
+    if nd.op_type != "FakeQuantize" || nd.version != "opset1" || nd.inputs.len() != 5 || nd.outputs.len() != 1 {
+        return Ok(None);
+    }
+    let Ok(levels) = nd.attr_u64("levels") else { return Ok(None) };
+    if !(2..=1 << 24).contains(&levels) {
+        return Ok(None);
+    }
+    let mut r = [0f32; 4];
+    for (k, v) in r.iter_mut().enumerate() {
+        let (c, _) = model.source_of(n, k + 1);
+        if !model.node(c).is_const() {
+            return Ok(None);
+        }
+        let t = model.const_tensor(c)?;
+        if t.element_type != conform_ir::ElementType::F32 || t.len() != 1 {
+            return Ok(None);
+        }
+        *v = t.to_f32_vec()[0];
+    }
+    let [il, ih, ol, oh] = r;
+    if !(il < ih) {
+        return Ok(None);
+    }
+    Ok(Some(crate::kernels::quant::FqScalar { il, ih, ol, oh, lm1: (levels - 1) as f32 }))
 }
 
 /// Keeps what error messages and parameter checks need of a node (no rt_info).
@@ -354,6 +399,8 @@ impl Plan {
                 message: format!("the model has {} parameters, {} inputs given", self.params.len(), inputs.len()),
             });
         }
+        #[cfg(feature = "mutants")]
+        crate::mutants::set(self.mutant);
         let mut vals: Vec<Option<Cow<'_, Tensor>>> = vec![None; self.nslots];
         for (&(i, s), t) in self.params.iter().zip(inputs) {
             if let Some(p) = self.params_nodes.get(i).and_then(|n| self.own_nodes.get(n)) {
@@ -396,6 +443,30 @@ impl Plan {
                     for (k, t) in outs.into_iter().enumerate() {
                         vals[first_out + k] = Some(Cow::Owned(t));
                     }
+                }
+                Step::Fq { node, inputs, out, p } => {
+                    let x = vals[inputs[0]].as_deref().ok_or_else(|| missing(inputs[0]))?;
+                    let y = match x.as_f32() {
+                        Some(xs) => {
+                            let mut y = vec![0f32; xs.len()];
+                            let chunk = 32768;
+                            let isa = self.isa;
+                            use rayon::prelude::*;
+                            y.par_chunks_mut(chunk).zip(xs.par_chunks(chunk)).for_each(|(d, s)| {
+                                crate::kernels::quant::fake_quantize(isa, p, s, d);
+                            });
+                            Tensor::from_f32(x.shape.clone(), y).map_err(|e| OptError::Input { index: *node, message: e.to_string() })?
+                        }
+                        None => {
+                            let model = self.residual.as_ref().ok_or_else(|| missing(*node))?;
+                            let ins: Vec<&Tensor> = inputs
+                                .iter()
+                                .map(|&s| vals[s].as_deref().ok_or_else(|| missing(s)))
+                                .collect::<Result<_, _>>()?;
+                            fallback::eval_node(model, *node, &ins)?.into_iter().next().ok_or_else(|| missing(*node))?
+                        }
+                    };
+                    vals[*out] = Some(Cow::Owned(y));
                 }
                 Step::Block { main, exec, inputs, out } => {
                     let node = self.own_nodes.get(main).ok_or_else(|| missing(*main))?;

@@ -10,11 +10,15 @@ use crate::isa::Isa;
 fn body(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
     let (il, ih, d, lm1, top) = (q.il, q.ih, q.d, q.lm1, q.lmax as f32);
     let mut nan = false;
+    #[cfg(feature = "mutants")]
+    let away = crate::mutants::is(crate::mutants::Mutant::RoundHalfAway);
+    #[cfg(not(feature = "mutants"))]
+    let away = false;
     for (o, &x) in dst.iter_mut().zip(src) {
         nan |= x.is_nan();
         let t = (x - il) / d;
         let t = t * lm1;
-        let r = t.round_ties_even();
+        let r = if away { t.round() } else { t.round_ties_even() };
         // `!(x > il)` is `x <= il` for numbers and also catches NaN (→ 0; the caller makes NaN's
         // outputs NaN anyway), so r is an integer in [0, 255] here.
         let r = if !(x > il) { 0.0 } else if x > ih { top } else { r };
@@ -64,6 +68,92 @@ mod tests {
             quantize(isa, &q, &xs, &mut d);
             for (i, &x) in xs.iter().enumerate() {
                 assert_eq!(d[i], q.index(x), "{isa} x={x}");
+            }
+        }
+    }
+}
+
+/// Parameters of a standalone per-tensor FakeQuantize (f32 in, f32 out).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FqScalar {
+    /// input_low.
+    pub il: f32,
+    /// input_high.
+    pub ih: f32,
+    /// output_low.
+    pub ol: f32,
+    /// output_high.
+    pub oh: f32,
+    /// `f32(L − 1)`.
+    pub lm1: f32,
+}
+
+/// SPEC §1.2 recipe, branch-free so it vectorizes; every step is the same f32 operation as the
+/// scalar recipe (`x ≤ min(il,ih)` → ol, `x > max(il,ih)` → oh, NaN passes through the formula).
+#[inline(always)]
+fn fq_body(p: &FqScalar, src: &[f32], dst: &mut [f32]) {
+    let (lo, hi) = (p.il.min(p.ih), p.il.max(p.ih));
+    let (d_in, d_out) = (p.ih - p.il, p.oh - p.ol);
+    for (o, &x) in dst.iter_mut().zip(src) {
+        let t = (x - p.il) / d_in;
+        let t = t * p.lm1;
+        let r = t.round_ties_even();
+        let y = r / p.lm1;
+        let y = y * d_out;
+        let y = y + p.ol;
+        *o = if x <= lo {
+            p.ol
+        } else if x > hi {
+            p.oh
+        } else {
+            y
+        };
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn fq_avx512(p: &FqScalar, src: &[f32], dst: &mut [f32]) {
+    fq_body(p, src, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fq_avx2(p: &FqScalar, src: &[f32], dst: &mut [f32]) {
+    fq_body(p, src, dst)
+}
+
+/// Standalone per-tensor FakeQuantize, f32 → f32.
+pub fn fake_quantize(isa: Isa, p: &FqScalar, src: &[f32], dst: &mut [f32]) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.
+        Isa::Avx512Vnni => unsafe { fq_avx512(p, src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avxvnni and avx2 both imply avx2 (checked at detection).
+        Isa::AvxVnni | Isa::Avx2 => unsafe { fq_avx2(p, src, dst) },
+        _ => fq_body(p, src, dst),
+    }
+}
+
+#[cfg(test)]
+mod fq_tests {
+    use super::*;
+
+    #[test]
+    fn vector_fq_equals_the_scalar_recipe_bitwise() {
+        let cases = [(0.0f32, 2.55f32, 0.0f32, 2.55f32, 256u32), (-1.0, 1.0, -0.5, 3.0, 255), (1.0, -1.0, 0.0, 10.0, 11), (0.2, 0.9, 5.0, -5.0, 17)];
+        let mut xs: Vec<f32> = (-400..400).map(|i| i as f32 / 151.0).collect();
+        xs.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0]);
+        for (il, ih, ol, oh, l) in cases {
+            let p = FqScalar { il, ih, ol, oh, lm1: (l - 1) as f32 };
+            for isa in crate::isa::detected().unwrap_or_default() {
+                let mut d = vec![0f32; xs.len()];
+                fake_quantize(isa, &p, &xs, &mut d);
+                for (i, &x) in xs.iter().enumerate() {
+                    let e = crate::fq::fake_quantize(x, il, ih, ol, oh, l);
+                    assert!(d[i].to_bits() == e.to_bits() || (d[i].is_nan() && e.is_nan()), "{isa} x={x}: {} vs {e}", d[i]);
+                }
             }
         }
     }
