@@ -168,15 +168,17 @@ fn case_interpolate(seed: u64) -> bool {
     let ctm = g.pick(&["half_pixel", "pytorch_half_pixel", "asymmetric", "tf_half_pixel_for_nn", "align_corners"]);
     let nm = g.pick(&["round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple"]);
     let by_scales = g.chance(0.6);
+    let mode = g.pick(&["nearest", "nearest", "linear", "linear_onnx", "cubic"]);
+    let antialias = mode == "linear" && g.chance(0.5);
     let attrs = vec![
-        ("mode", "nearest".to_string()),
+        ("mode", mode.to_string()),
         ("shape_calculation_mode", if by_scales { "scales" } else { "sizes" }.to_string()),
         ("coordinate_transformation_mode", ctm.to_string()),
         ("nearest_mode", nm.to_string()),
-        ("antialias", "false".to_string()),
+        ("antialias", antialias.to_string()),
         ("pads_begin", list(&[0, 0, g.range(0, 1), 0])),
         ("pads_end", list(&[0, 0, 0, g.range(0, 1)])),
-        ("cube_coeff", "-0.75".to_string()),
+        ("cube_coeff", g.pick(&["-0.75", "-0.5"]).to_string()),
     ];
     let second = if by_scales {
         let s: Vec<f32> = (0..2).map(|_| g.pick(&[0.5f32, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 8.0])).collect();
