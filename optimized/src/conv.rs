@@ -161,8 +161,15 @@ impl ConvExec {
         let z = act.z_int;
         let pv = z.clamp(0, 255) as u8;
         let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-z) as i32).collect();
-        let scale = w.scale.iter().map(|&s| act.scale * s).collect();
+        #[cfg(feature = "mutants")]
+        let per_tensor = crate::mutants::is(crate::mutants::Mutant::PerTensorScale);
+        #[cfg(not(feature = "mutants"))]
+        let per_tensor = false;
+        let s0 = w.scale.first().copied().unwrap_or(0.0);
+        let scale = w.scale.iter().map(|&s| act.scale * if per_tensor { s0 } else { s }).collect();
         let border_fix = act.frac != 0.0 || pv as i64 != z;
+        #[cfg(feature = "mutants")]
+        let pv = if crate::mutants::is(crate::mutants::Mutant::PadZero) && !border_fix { 0 } else { pv };
         let name = if depthwise {
             format!("{}_dwconv_u8s8s32", isa.name())
         } else {
@@ -431,9 +438,13 @@ impl ConvExec {
         }
         let lanes = self.dense.first().map_or(16, |w| w.lanes);
         let cg4 = self.cgp / 4;
-        let mut acc = vec![0i32; 8 * MAX_NV * lanes];
-        let mut wt = if self.border_fix { vec![0i32; 8 * MAX_NV * lanes] } else { Vec::new() };
-        let mut ft = vec![0f32; 8 * MAX_NV * lanes];
+        // Positions are processed in chunks of CH (a multiple of every tile height), so the
+        // epilogue and the transposed NC(D)HW write work on long rows.
+        const CH: usize = 48;
+        let smax = MAX_NV * lanes;
+        let mut acc = vec![0i32; (CH + 8) * smax];
+        let mut wt = if self.border_fix { vec![0i32; (CH + 8) * smax] } else { Vec::new() };
+        let mut ft = vec![0f32; (CH + 8) * smax];
         let mut bases = [0usize; 8];
         for (gi, w) in self.dense.iter().enumerate() {
             let mut ob = 0;
@@ -446,21 +457,21 @@ impl ConvExec {
                 let o0 = gi * self.cout_g + o_first;
                 let mut p0 = lo;
                 while p0 < hi {
-                    let mr = mrf.min(hi - p0);
-                    for i in 0..mr {
-                        bases[i] = base_of(p0 + i) + gi * self.cgp;
-                    }
-                    dense::tile(self.isa, buf, &bases[..mr], taps, cg4, w, ob, nv, &mut acc)?;
-                    self.fix_border(&mut acc, &mut wt, stride, mr, o0, nc, p0, &padsum, z);
-                    let r = Rows { w_tile: if self.border_fix { Some(&wt) } else { None }, ..Rows::default() };
-                    epilogue::apply(self.isa, &cols, &r, &acc, stride, mr, o0, nc, &mut ft, stride);
-                    for j in 0..nc {
-                        let dst = &mut rows[o0 + j][p0 - lo..p0 - lo + mr];
-                        for (i, d) in dst.iter_mut().enumerate() {
-                            *d = ft[i * stride + j];
+                    let chunk = CH.min(hi - p0);
+                    let mut sub = 0;
+                    while sub < chunk {
+                        let mr = mrf.min(chunk - sub);
+                        for i in 0..mr {
+                            bases[i] = base_of(p0 + sub + i) + gi * self.cgp;
                         }
+                        dense::tile(self.isa, buf, &bases[..mr], taps, cg4, w, ob, nv, &mut acc[sub * stride..])?;
+                        sub += mr;
                     }
-                    p0 += mr;
+                    self.fix_border(&mut acc, &mut wt, stride, chunk, o0, nc, p0, &padsum, z);
+                    let r = Rows { w_tile: if self.border_fix { Some(&wt) } else { None }, ..Rows::default() };
+                    epilogue::apply(self.isa, &cols, &r, &acc, stride, chunk, o0, nc, &mut ft, stride);
+                    epilogue::write_columns(self.isa, &ft, stride, chunk, nc, &mut rows[o0..o0 + nc], p0 - lo);
+                    p0 += chunk;
                 }
                 ob += nv;
             }

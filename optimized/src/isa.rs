@@ -141,6 +141,19 @@ pub fn default_isa() -> Result<Isa, OptError> {
 /// Selects a variant by name (`None`: the default). Errors when the name is unknown or the
 /// variant is not usable here; never substitutes another.
 pub fn select(name: Option<&str>) -> Result<Isa, OptError> {
+    #[cfg(feature = "mutants")]
+    {
+        // Seeded bugs run on the scalar kernels with one bug switched on (see `crate::mutants`).
+        if let Some(m) = name.and_then(|n| n.trim().strip_prefix("mutant:")) {
+            let mu = crate::mutants::Mutant::from_name(m).ok_or_else(|| OptError::Isa {
+                name: format!("mutant:{m}"),
+                reason: format!("unknown mutant (known: {})", crate::mutants::names().join(", ")),
+            })?;
+            crate::mutants::set(Some(mu));
+            return Ok(Isa::Scalar);
+        }
+        crate::mutants::set(None);
+    }
     let Some(name) = name else { return default_isa() };
     let isa = Isa::from_name(name).ok_or_else(|| OptError::Isa {
         name: name.to_string(),

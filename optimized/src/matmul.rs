@@ -123,7 +123,11 @@ impl MatMulExec {
                     let packed = PackedW::pack(isa, n, kg, q);
                     let colsum: Vec<i32> = (0..n).map(|ni| (0..k).map(|ki| q(ni, ki) as i32).sum()).collect();
                     let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-a.z_int) as i32).collect();
-                    let scale = (0..n).map(|ni| a.scale * w.scale.get(bi * n + ni).copied().unwrap_or(0.0)).collect();
+                    #[cfg(feature = "mutants")]
+                    let ch = |ni: usize| if crate::mutants::is(crate::mutants::Mutant::PerTensorScale) { 0 } else { ni };
+                    #[cfg(not(feature = "mutants"))]
+                    let ch = |ni: usize| ni;
+                    let scale = (0..n).map(|ni| a.scale * w.scale.get(bi * n + ch(ni)).copied().unwrap_or(0.0)).collect();
                     per.push(ConstB { w: packed, colsum, col_add, scale });
                 }
                 if w.scale.len() != nb * n {

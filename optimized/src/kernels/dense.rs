@@ -79,12 +79,16 @@ impl PackedW {
         let block_len = kg * lanes * 4;
         let mut p = PackedW { fmt, lanes, kg, nblocks, i8s: Vec::new(), i16s: Vec::new() };
         let row = |ch: usize| if ch < n { rows.get(ch * kp..ch * kp + kp) } else { None };
+        #[cfg(feature = "mutants")]
+        let bstride = if crate::mutants::is(crate::mutants::Mutant::PackStride) { lanes - 1 } else { lanes };
+        #[cfg(not(feature = "mutants"))]
+        let bstride = lanes;
         match fmt {
             PackFmt::Dp4 => {
                 let mut d = vec![0i8; nblocks * block_len];
                 for b in 0..nblocks {
                     for l in 0..lanes {
-                        let Some(r) = row(b * lanes + l) else { continue };
+                        let Some(r) = row(b * bstride + l) else { continue };
                         for g in 0..kg {
                             let o = b * block_len + (g * lanes + l) * 4;
                             d[o..o + 4].copy_from_slice(&r[g * 4..g * 4 + 4]);
@@ -214,12 +218,24 @@ pub fn scalar_dp4(
     acc: &mut [i32],
 ) {
     let ncol = nv * lanes;
+    #[cfg(feature = "mutants")]
+    let (sat16, kg_used) = {
+        use crate::mutants::{is, Mutant};
+        let total = taps.len() * cg;
+        let used = if is(Mutant::LostTail) && total >= 4 { total / 4 * 4 } else { total };
+        (is(Mutant::I16Saturation), used)
+    };
     for (m, &b) in bases.iter().enumerate() {
         let row = &mut acc[m * ncol..(m + 1) * ncol];
         row.fill(0);
         let mut kgi = 0;
         for &t in taps {
             for g in 0..cg {
+                #[cfg(feature = "mutants")]
+                if kgi >= kg_used {
+                    kgi += 1;
+                    continue;
+                }
                 let ab = &a[b + t + 4 * g..b + t + 4 * g + 4];
                 for v in 0..nv {
                     let wb = &w[v * bstride + kgi * lanes * 4..v * bstride + (kgi + 1) * lanes * 4];
@@ -227,6 +243,11 @@ pub fn scalar_dp4(
                         let mut s = 0i32;
                         for j in 0..4 {
                             s += ab[j] as i32 * wb[l * 4 + j] as i32;
+                        }
+                        #[cfg(feature = "mutants")]
+                        if sat16 {
+                            let p = |j: usize| ab[j] as i32 * wb[l * 4 + j] as i32;
+                            s = crate::mutants::sat16(p(0) + p(1)) + crate::mutants::sat16(p(2) + p(3));
                         }
                         row[v * lanes + l] = row[v * lanes + l].wrapping_add(s);
                     }

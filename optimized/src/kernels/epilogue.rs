@@ -55,6 +55,13 @@ pub struct Rows<'a> {
 fn body(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
     let add = &c.add[o0..o0 + nc];
     let scale = &c.scale[o0..o0 + nc];
+    #[cfg(feature = "mutants")]
+    let (fma, drop_frac) = {
+        use crate::mutants::{is, Mutant};
+        (is(Mutant::FmaEpilogue), is(Mutant::DropFracZp))
+    };
+    #[cfg(not(feature = "mutants"))]
+    let (fma, drop_frac) = (false, false);
     for m in 0..mr {
         let a = &acc[m * stride..m * stride + nc];
         let y = &mut out[m * ostride..m * ostride + nc];
@@ -62,7 +69,7 @@ fn body(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: u
         for j in 0..nc {
             y[j] = (a[j].wrapping_add(add[j]).wrapping_add(ra)) as f32;
         }
-        if c.frac != 0.0 {
+        if c.frac != 0.0 && !drop_frac {
             if let Some(wt) = r.w_tile {
                 let wt = &wt[m * stride..m * stride + nc];
                 for j in 0..nc {
@@ -78,13 +85,23 @@ fn body(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: u
                 }
             }
         }
-        for j in 0..nc {
-            y[j] *= scale[j];
-        }
-        if let Some(b) = c.bias {
-            let b = &b[o0..o0 + nc];
-            for j in 0..nc {
-                y[j] += b[j];
+        match c.bias {
+            Some(b) if fma => {
+                let b = &b[o0..o0 + nc];
+                for j in 0..nc {
+                    y[j] = y[j].mul_add(scale[j], b[j]);
+                }
+            }
+            _ => {
+                for j in 0..nc {
+                    y[j] *= scale[j];
+                }
+                if let Some(b) = c.bias {
+                    let b = &b[o0..o0 + nc];
+                    for j in 0..nc {
+                        y[j] += b[j];
+                    }
+                }
             }
         }
         match c.act {
@@ -165,5 +182,42 @@ pub fn nan_output(bias: Option<f32>, act: Act) -> f32 {
                 y
             }
         }
+    }
+}
+
+#[inline(always)]
+fn columns_body(ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&mut [f32]], off: usize) {
+    for (j, d) in dst.iter_mut().enumerate().take(nc) {
+        let d = &mut d[off..off + rows];
+        let col = &ft[j..];
+        for (i, v) in d.iter_mut().enumerate() {
+            *v = col[i * stride];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn columns_avx512(ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&mut [f32]], off: usize) {
+    columns_body(ft, stride, rows, nc, dst, off)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn columns_avx2(ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&mut [f32]], off: usize) {
+    columns_body(ft, stride, rows, nc, dst, off)
+}
+
+/// Writes a `[rows][stride]` f32 tile transposed: column `j < nc` goes to `dst[j][off..off+rows]`
+/// (an NC(D)HW output row per channel). The caller sizes the slices.
+pub fn write_columns(isa: Isa, ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&mut [f32]], off: usize) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.
+        Isa::Avx512Vnni => unsafe { columns_avx512(ft, stride, rows, nc, dst, off) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avxvnni and avx2 both imply avx2 (checked at detection).
+        Isa::AvxVnni | Isa::Avx2 => unsafe { columns_avx2(ft, stride, rows, nc, dst, off) },
+        _ => columns_body(ft, stride, rows, nc, dst, off),
     }
 }
