@@ -14,6 +14,8 @@
 //!   one, with `γ_K = K·u/(1−K·u)`, `u = 2⁻²⁴`; the sums are evaluated by the op itself on
 //!   absolute values (and divided by `1 − γ_K`, which bounds their own rounding);
 //! - Add/Subtract: `(B_a + B_b)(1+u) + u|y|`; Multiply: `(|a|B_b + |b|B_a + B_aB_b)(1+u) + u|y|`;
+//!   Divide, BatchNormInference, Swish, ReduceMean, Softmax: Lipschitz constant times the input
+//!   bound plus both sides' roundings (each rule is commented where it is computed);
 //!   Relu, Clamp, Maximum, Minimum, MaxPool, Convert (f32) and data movement are 1-Lipschitz:
 //!   the input bound is carried (moved by the op itself for data movement);
 //! - FakeQuantize with `B_x > 0`: SPEC §0.4 flip rule — an element may change by one level only if
@@ -314,6 +316,117 @@ fn propagate(model: &Model, values: &[Vec<Option<Tensor>>], m: &Value) -> Result
                         flip_candidates += 1;
                         let step = f64::from((oh - ol).abs()) / lm1;
                         bound[e] = step + 4.0 * U * f64::from(ol.abs().max(oh.abs()));
+                    }
+                }
+                b[i][0] = Some(bound);
+            }
+            "Slice" | "Squeeze" | "Unsqueeze" => {
+                let ins: Vec<Tensor> = (0..xin.len())
+                    .map(|j| if j == 0 { f32_tensor(&xin[0].shape, bin[0]) } else { xin[j].clone() })
+                    .collect();
+                b[i][0] = Some(eval_with(model, i, &ins)?[0].to_f32_vec().into_iter().map(f64::from).collect());
+            }
+            "BatchNormInference" => {
+                // y = (x − mean)/sqrt(var + ε)·γ + β: Lipschitz |γ|/sqrt(var + ε) in x; our six f32
+                // roundings add ≤ 6u·|(x − mean)·γ/sqrt(var + ε)| + u|y|, OpenVINO's f64 result
+                // rounded once adds u|y|. Channel axis 1; parameters are constants (B = 0).
+                if bin[1..].iter().any(|v| v.iter().any(|&x| x != 0.0)) {
+                    return Err("BatchNormInference with inexact parameters".into());
+                }
+                let eps = node.attr_f64("epsilon").map_err(|e| e.to_string())?;
+                let x = xin[0].to_f32_vec();
+                let p: Vec<Vec<f32>> = xin[1..].iter().map(|t| t.to_f32_vec()).collect();
+                let (c, inner) = (xin[0].shape[1], xin[0].shape[2..].iter().product::<usize>());
+                let bound = (0..y.len())
+                    .map(|e| {
+                        let ch = (e / inner) % c;
+                        let (g, mean, var) = (f64::from(p[0][ch]), f64::from(p[2][ch]), f64::from(p[3][ch]));
+                        let scale = g.abs() / (var + eps).sqrt();
+                        scale * bin[0][e] * (1.0 + 8.0 * U)
+                            + 6.0 * U * scale * (f64::from(x[e]) - mean).abs()
+                            + 2.0 * U * f64::from(y[e].abs())
+                    })
+                    .collect();
+                b[i][0] = Some(bound);
+            }
+            "Swish" => {
+                // d/dx x·σ(βx) = σ(z) + zσ(z)(1 − σ(z)) ∈ [−0.1, 1.1] (z = βx): Lipschitz 1.1. Each
+                // run's evaluation: e = exp(−x·β) within 2u + u|βx| relative (rounded product, expf
+                // within one ulp), the f64 division exact enough, one rounding: per run
+                // |y|·(e/(1+e))·(2u + u|βx|) + u|y|.
+                let beta = xin.get(1).and_then(|t| t.to_f32_vec().first().copied()).map(f64::from).unwrap_or(1.0);
+                let x = xin[0].to_f32_vec();
+                let bound = (0..y.len())
+                    .map(|e| {
+                        let z = beta * f64::from(x[e]);
+                        let ex = (-z).exp();
+                        let ye = f64::from(y[e].abs());
+                        1.1 * bin[0][e] * (1.0 + U) + 2.0 * (ye * ex / (1.0 + ex) * (2.0 * U + U * z.abs()) + U * ye)
+                    })
+                    .collect();
+                b[i][0] = Some(bound);
+            }
+            "Divide" => {
+                // |a'/b' − a/b| ≤ (B_a + |y'|·B_b)/(|b'| − B_b), plus both runs' roundings.
+                let shape = &outs[0].shape;
+                let ia = BroadcastIndex::new(&xin[0].shape, shape).ok_or("broadcast")?;
+                let ib = BroadcastIndex::new(&xin[1].shape, shape).ok_or("broadcast")?;
+                let vb = xin[1].to_f32_vec();
+                let mut bound = Vec::with_capacity(y.len());
+                for e in 0..y.len() {
+                    let (ba, bb) = (bin[0][ia.map(e)], bin[1][ib.map(e)]);
+                    let den = f64::from(vb[ib.map(e)].abs()) - bb;
+                    if den <= 0.0 {
+                        return Err("Divide by a value within its bound of 0".into());
+                    }
+                    let ye = f64::from(y[e].abs());
+                    bound.push((ba + ye * bb) / den * (1.0 + 2.0 * U) + 2.0 * U * ye);
+                }
+                b[i][0] = Some(bound);
+            }
+            "ReduceMean" => {
+                // mean of the input bounds (the op itself on B) + both runs' summation errors,
+                // γ_n·mean|x| each (n reduced elements), + u|y| each for the division.
+                let n = (xin[0].len() / y.len().max(1)) as f64;
+                let mut ins_b: Vec<Tensor> = xin.iter().map(|t| (*t).clone()).collect();
+                ins_b[0] = f32_tensor(&xin[0].shape, bin[0]);
+                let mb = eval_with(model, i, &ins_b)?[0].to_f32_vec();
+                let mut ins_a: Vec<Tensor> = xin.iter().map(|t| (*t).clone()).collect();
+                ins_a[0] = abs_tensor(xin[0]);
+                let ma = eval_with(model, i, &ins_a)?[0].to_f32_vec();
+                let g = gamma(n + 1.0);
+                let bound = (0..y.len())
+                    .map(|e| {
+                        f64::from(mb[e]) * (1.0 + g)
+                            + 2.0 * g * f64::from(ma[e]) * (1.0 + g)
+                            + 2.0 * U * f64::from(y[e].abs())
+                    })
+                    .collect();
+                b[i][0] = Some(bound);
+            }
+            "Softmax" | "SoftMax" => {
+                // y_i = exp(x_i − m)/Σ: with |Δx| ≤ B_max along the axis, |Δy_i| ≤ y_i(e^{2B_max} − 1)
+                // exactly; each run's f32 evaluation is within y_i·(4u + 2u·range + γ_n) (exp of a
+                // rounded difference, the sum, the division; range = max|x − m| on the axis).
+                let rank = xin[0].shape.len() as i64;
+                let axis: i64 = node.attr_parse_or("axis", 1, "an integer").map_err(|e| e.to_string())?;
+                let axis = usize::try_from(if axis < 0 { axis + rank } else { axis }).map_err(|_| "axis")?;
+                let shape = &xin[0].shape;
+                let (len, inner) = (shape[axis], shape[axis + 1..].iter().product::<usize>());
+                let x = xin[0].to_f32_vec();
+                let g = gamma(len as f64);
+                let mut bound = vec![0.0; y.len()];
+                for outer in 0..(x.len() / (len * inner).max(1)) {
+                    for k in 0..inner {
+                        let idx = |a: usize| (outer * len + a) * inner + k;
+                        let bmax = (0..len).map(|a| bin[0][idx(a)]).fold(0.0f64, f64::max);
+                        let m = (0..len).map(|a| f64::from(x[idx(a)])).fold(f64::NEG_INFINITY, f64::max);
+                        let range = (0..len).map(|a| (f64::from(x[idx(a)]) - m).abs()).fold(0.0f64, f64::max);
+                        for a in 0..len {
+                            let ye = f64::from(y[idx(a)].abs());
+                            bound[idx(a)] =
+                                ye * ((2.0 * bmax).exp_m1() + 2.0 * (4.0 * U + 2.0 * U * range + g)) * (1.0 + 4.0 * U);
+                        }
                     }
                 }
                 b[i][0] = Some(bound);
