@@ -224,3 +224,64 @@ fn compress_and_expand_round_trip_through_inspect() {
         "compress of a malformed IR",
     );
 }
+
+/// An IR file as PATH: inputs come from `--seed`; the same seed gives the same report.
+#[test]
+fn check_an_ir_file_with_generated_inputs() {
+    let d = tmp("irfile");
+    let run = |seed: &str, out: &Path| {
+        let o = conform(&[
+            "check",
+            "corpus/matmul_fc_relu__compressed/model.xml",
+            "--engine",
+            "reference",
+            "--seed",
+            seed,
+            "--json",
+            &out.display().to_string(),
+        ]);
+        assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", text(&o));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out).unwrap_or_default()).unwrap_or_default();
+        r["cases"].clone()
+    };
+    let (a, b) = (run("7", &d.join("a.json")), run("7", &d.join("b.json")));
+    assert_eq!(a, b, "same seed, same results");
+    assert_eq!(a.pointer("/0/case").and_then(|v| v.as_str()), Some("model"));
+    assert_eq!(a.pointer("/0/checks/0/check").and_then(|v| v.as_str()), Some("read"));
+    assert_eq!(a.pointer("/0/checks/0/status").and_then(|v| v.as_str()), Some("PASSED"));
+}
+
+/// `--max-memory` refuses before allocating: `infer` exits 2 naming the limit; in `check` the
+/// runs that would exceed it are SKIPPED with the reason.
+#[test]
+fn max_memory_refuses_before_running() {
+    let d = tmp("maxmem");
+    let o = conform(&[
+        "infer",
+        &format!("{CASE}/model.xml"),
+        "--input",
+        &format!("{CASE}/input_0.npy"),
+        "--out",
+        &d.display().to_string(),
+        "--max-memory",
+        "64",
+    ]);
+    assert_exit(&o, 2, "infer --max-memory 64");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("memory limit"), "{}", text(&o));
+    let o = conform(&["check", CASE, "--engine", "reference", "--max-memory", "64"]);
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().any(|l| l.contains("fp32-vs-fallback") && l.contains("SKIPPED")), "{out}");
+}
+
+/// A case that does not finish within `--case-timeout` is a FAILED check classified `timeout`
+/// (exit 1), and the run goes on.
+#[test]
+fn case_timeout_is_a_failed_check() {
+    let o = conform(&["check", "corpus/ppocrv4_det__compressed", "--engine", "reference", "--case-timeout", "0.001"]);
+    assert_exit(&o, 1, "case timeout");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().any(|l| l.contains("FAILED") && l.contains("timeout")), "{out}");
+    assert_exit(&conform(&["check", CASE, "--case-timeout", "-1"]), 2, "negative timeout");
+}

@@ -136,7 +136,8 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
     // The table has no room for details: list them for every check that did not simply pass.
     for c in &results {
         for k in c.checks.iter().filter(|k| matches!(k.status, Status::Failed | Status::Mistrusted)) {
-            println!("{} {} {} [{}]: {}", k.status.name(), c.case, k.check, k.engines.join(" vs "), k.detail);
+            let accepted = k.accepted.as_deref().map(|r| format!(" (accepted: {r})")).unwrap_or_default();
+            println!("{}{accepted} {} {} [{}]: {}", k.status.name(), c.case, k.check, k.engines.join(" vs "), k.detail);
         }
     }
     let stale_json: Vec<serde_json::Value> = stale.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
