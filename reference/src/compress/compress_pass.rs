@@ -61,7 +61,10 @@ fn match_fq(model: &Model, fq: usize, opts: &CompressOptions) -> Result<Result<M
         if dest != "f32" {
             return Ok(Err(format!("the weights' Convert \"{}\" converts to `{dest}`, not f32", src_node.name)));
         }
-        let (c, _) = model.source_of(src, 0);
+        // A malformed Convert may declare no input: then it is no weight.
+        let Some(&(c, _)) = model.sources_of(src).first() else {
+            return Ok(Err(format!("the Convert \"{}\" has no input", src_node.name)));
+        };
         if !model.node(c).is_const() {
             return Ok(Err(format!(
                 "non-constant data: the Convert \"{}\" reads {} \"{}\"",
