@@ -357,3 +357,20 @@ fn strided_slice_masks() {
     let t = strided(&iota(&[3]), &[0], &[0], &[-1], &[("begin_mask", "1"), ("end_mask", "1")]);
     assert_eq!(f32s(&t), &[2., 1., 0.]);
 }
+
+#[test]
+fn hostile_sizes_are_errors_not_panics() {
+    // Pads that overflow, huge outputs, and extreme slice bounds are refused or clamped.
+    let x = f32t(&[2], &[1., 2.]);
+    let pad = |b: i64, e: i64| {
+        eval(node("Pad", "opset12", &[("pad_mode", "constant")], 1), &[x.clone(), i64t(&[1], &[b]), i64t(&[1], &[e])])
+    };
+    // i64::MIN + 2 + i64::MAX = 1 element, whose input coordinate 0 − i64::MIN is far outside: pad value 0.
+    assert_eq!(f32s(&pad(i64::MIN, i64::MAX).expect("one element")[0]), &[0.]);
+    assert!(pad(i64::MAX, 0).is_err());
+    assert!(pad(1 << 40, 0).is_err());
+    let n = node("Reshape", "opset1", &[("special_zero", "false")], 1);
+    assert!(eval(n, &[x.clone(), i64t(&[2], &[1 << 40, 1 << 40])]).is_err());
+    let n = node("Tile", "opset1", &[], 1);
+    assert!(eval(n, &[x, i64t(&[1], &[1 << 40])]).is_err());
+}

@@ -212,7 +212,7 @@ fn interpolate_op(node: &Node, inputs: &[&Tensor], version: Version) -> Result<T
             let xv = float_values(node, x, "Interpolate data (linear and cubic modes)")?;
             let padded_values: Vec<f32> = pad_positions.iter().map(|p| p.map_or(0.0, |i| xv[i])).collect();
             match attrs.mode {
-                Mode::Linear => linear(&geo, &attrs, &padded_values),
+                Mode::Linear => linear(node, &geo, &attrs, &padded_values)?,
                 Mode::LinearOnnx => linear_onnx(node, &geo, &attrs, &padded_values)?,
                 _ => cubic(&geo, &attrs, &padded_values),
             }
@@ -339,7 +339,7 @@ fn flat(coord: &[usize], shape: &[usize]) -> usize {
 /// rounded source coordinate; with antialias and downsampling, the filter is stretched by the
 /// scale (`a = scale`, weights `prod(a) · Π max(0, 1 − |a·dz|)`). Out-of-range taps are skipped;
 /// `y = Σ w·x / Σ w` (0 when Σ w = 0), both sums in tap order.
-fn linear(geo: &Geometry, attrs: &Attrs, x: &[f32]) -> Vec<f32> {
+fn linear(node: &Node, geo: &Geometry, attrs: &Attrs, x: &[f32]) -> Result<Vec<f32>, RefError> {
     let n_axes = geo.axes.len();
     let is_downsample = geo.scales.iter().any(|&s| s < 1.0);
     let antialias = is_downsample && attrs.antialias;
@@ -351,11 +351,17 @@ fn linear(geo: &Geometry, attrs: &Attrs, x: &[f32]) -> Vec<f32> {
         prod_a *= a[i];
         r[i] = if f64::from(geo.scales[i]) > 1.0 { 2 } else { (2.0f32 / a[i]).ceil() as i64 };
     }
-    let taps_shape: Vec<usize> = r.iter().map(|&ri| (2 * ri + 1).max(0) as usize).collect();
+    let taps_shape: Vec<usize> =
+        r.iter().map(|&ri| usize::try_from(ri.saturating_mul(2).saturating_add(1)).unwrap_or(0)).collect();
+    // Strong antialiased downsampling widens the filter as 1/scale: bound the work per output.
+    let taps = taps_shape.iter().try_fold(1usize, |a, &t| a.checked_mul(t));
+    if taps.is_none_or(|t| t > 1 << 20) {
+        return Err(op_err(node, format!("Interpolate linear: filter of {taps_shape:?} taps per output is too large")));
+    }
     let out_count: usize = geo.out_shape.iter().product();
     let mut y = Vec::with_capacity(out_count);
     if out_count == 0 {
-        return y;
+        return Ok(y);
     }
     let rank = geo.in_shape.len();
     let mut oc = vec![0usize; rank];
@@ -407,7 +413,7 @@ fn linear(geo: &Geometry, attrs: &Attrs, x: &[f32]) -> Vec<f32> {
             break;
         }
     }
-    y
+    Ok(y)
 }
 
 /// `max(0, 1 − |dz|)`.

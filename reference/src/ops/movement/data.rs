@@ -8,8 +8,8 @@ use half::{bf16, f16};
 
 /// Largest element count an op of these families will allocate for one output. Shapes come from
 /// model constants and inputs, so a corrupt model could ask for anything; this refuses before
-/// allocating (2^30 elements = 4 GiB of f32).
-pub const MAX_OUTPUT_ELEMENTS: usize = 1 << 30;
+/// allocating (2^28 elements = 1 GiB of f32, plus the index lists the data-movement ops build).
+pub const MAX_OUTPUT_ELEMENTS: usize = 1 << 28;
 
 /// Applies `$body` to the vector inside each variant, rebuilding the same variant.
 macro_rules! map_same_variant {

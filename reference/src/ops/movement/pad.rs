@@ -49,26 +49,30 @@ pub fn pad(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
         _ => zero_like(&x.data),
     };
     let k: i64 = if mode == Mode::Symmetric { 1 } else { 0 };
-    let mut per_axis = Vec::with_capacity(rank);
+    // Output sizes first, bounded before anything is allocated.
+    let mut out_shape = Vec::with_capacity(rank);
     for ax in 0..rank {
         let d = x.shape[ax] as i64;
         let out_d = pb[ax]
             .checked_add(d)
             .and_then(|v| v.checked_add(pe[ax]))
-            .filter(|&v| v >= 0)
+            .and_then(|v| usize::try_from(v).ok())
             .ok_or_else(|| op_err(node, format!("Pad: axis {ax} would have a negative or huge size")))?;
-        if matches!(mode, Mode::Reflect | Mode::Symmetric) && (pb[ax] - k >= d || pe[ax] - k >= d) {
+        if matches!(mode, Mode::Reflect | Mode::Symmetric) && (pb[ax].saturating_sub(k) >= d || pe[ax].saturating_sub(k) >= d) {
             return Err(op_err(node, format!("Pad: {pb:?}/{pe:?} too large to reflect axis {ax} of size {d}")));
         }
         if mode == Mode::Edge && d == 0 && out_d > 0 {
             return Err(op_err(node, format!("Pad: edge mode cannot pad the empty axis {ax}")));
         }
-        let out_d = usize::try_from(out_d).map_err(|_| op_err(node, "Pad: size overflows"))?;
-        // Bound before building the per-axis list.
-        checked_count(node, &[out_d])?;
+        out_shape.push(out_d);
+    }
+    checked_count(node, &out_shape)?;
+    let mut per_axis = Vec::with_capacity(rank);
+    for (ax, &out_d) in out_shape.iter().enumerate() {
+        let d = x.shape[ax] as i64;
         let mut picks = Vec::with_capacity(out_d);
         for o in 0..out_d as i64 {
-            let c = o - pb[ax];
+            let c = o.saturating_sub(pb[ax]);
             let src = if (0..d).contains(&c) {
                 Some(c)
             } else {
@@ -89,8 +93,6 @@ pub fn pad(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
         }
         per_axis.push(picks);
     }
-    let out_shape: Vec<usize> = per_axis.iter().map(Vec::len).collect();
-    checked_count(node, &out_shape)?;
     let pos = per_axis_positions(&x.shape, &per_axis);
     let out = take_or_fill(&x.data, &pos, &fill).ok_or_else(|| op_err(node, "Pad: pad value type mismatch"))?;
     tensor_like(node, x, out_shape, out)
