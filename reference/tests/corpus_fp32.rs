@@ -320,7 +320,7 @@ fn propagate(model: &Model, values: &[Vec<Option<Tensor>>], m: &Value) -> Result
                 }
                 b[i][0] = Some(bound);
             }
-            "Slice" | "Squeeze" | "Unsqueeze" => {
+            "Slice" => {
                 let ins: Vec<Tensor> = (0..xin.len())
                     .map(|j| if j == 0 { f32_tensor(&xin[0].shape, bin[0]) } else { xin[j].clone() })
                     .collect();
