@@ -1,6 +1,6 @@
 //! Property tests: the fallback's data-movement kernels (Reshape, Squeeze, Transpose, Concat,
-//! Gather-8, Slice-8, VariadicSplit, Pad-1/12), reductions (SoftMax-8, ReduceMean,
-//! BatchNormInference-5), Interpolate-11 (nearest) and LSTMSequence-5 against the reference's, bit
+//! Gather-8, Slice-8, VariadicSplit, Pad-1/12), reductions (SoftMax-8, ReduceMean/Sum/Max/Min/Prod,
+//! MVN-6, BatchNormInference-5), Interpolate-11 (nearest) and LSTMSequence-5 against the reference's, bit
 //! for bit.
 
 mod fallback_common;
@@ -130,7 +130,7 @@ fn case_reductions(seed: u64) -> bool {
     let specials = g.chance(0.3);
     let x = g.tensor(&shape, 6.0, specials);
     let r = rank as i64;
-    match g.range(0, 2) {
+    match g.range(0, 3) {
         0 => {
             let axis = g.range(0, rank - 1) as i64 - if g.chance(0.5) { r } else { 0 };
             compare_op("SoftMax", "opset8", &[("axis", axis.to_string())], &[x], 1)
@@ -139,7 +139,23 @@ fn case_reductions(seed: u64) -> bool {
             let axes: Vec<i64> = (0..r).filter(|_| g.chance(0.5)).collect();
             let keep = g.chance(0.5);
             let a = i64s(vec![axes.len()], axes);
-            compare_op("ReduceMean", "opset1", &[("keep_dims", keep.to_string())], &[x, a], 1)
+            let op = g.pick(&["ReduceMean", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"]);
+            compare_op(op, "opset1", &[("keep_dims", keep.to_string())], &[x, a], 1)
+        }
+        2 => {
+            let mut axes: Vec<i64> = Vec::new();
+            for a in 0..r {
+                if g.chance(0.6) {
+                    axes.push(if g.chance(0.3) { a - r } else { a });
+                }
+            }
+            let a = i64s(vec![axes.len()], axes);
+            let attrs = [
+                ("normalize_variance", g.chance(0.7).to_string()),
+                ("eps", g.pick(&["1e-09", "0.001", "1.0000000000000001e-05"]).to_string()),
+                ("eps_mode", g.pick(&["inside_sqrt", "outside_sqrt"]).to_string()),
+            ];
+            compare_op("MVN", "opset6", &attrs, &[x, a], 1)
         }
         _ => {
             let mut s = vec![g.range(1, 2), g.range(1, 4)];

@@ -68,52 +68,186 @@ pub(crate) fn softmax(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     Ok(vec![cx.f32_tensor(shape.to_vec(), out)?])
 }
 
-/// ReduceMean-1 (FP32.md, `ov::reference::reduce_mean`): the Kahan sum of the reduced elements in
-/// row-major order, divided by `f32(in_elements / out_elements)`.
-pub(crate) fn reduce_mean(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+/// Which reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reduce {
+    /// Kahan sum / count.
+    Mean,
+    /// Kahan sum.
+    Sum,
+    /// `m = lowest finite`, `m = m < x ? x : m`.
+    Max,
+    /// `m = largest finite`, `m = x < m ? x : m`.
+    Min,
+    /// `p = 1`, `p = p·x`.
+    Prod,
+}
+
+/// The reduction geometry of a set of axes: offsets of the reduced elements relative to a group's
+/// first element (row-major over the reduced axes), and the kept axes (sizes and strides).
+struct Groups {
+    offs: Vec<usize>,
+    kept_dims: Vec<usize>,
+    kept_strides: Vec<usize>,
+    reduced: Vec<bool>,
+}
+
+impl Groups {
+    fn new(cx: &Ctx<'_>, shape: &[usize], axes: &[i64]) -> Result<Groups, FallbackError> {
+        let rank = shape.len();
+        let mut reduced = vec![false; rank];
+        for &a in axes {
+            reduced[cx.axis(a, rank)?] = true;
+        }
+        let strides = row_major_strides(shape);
+        let red_dims: Vec<usize> = (0..rank).filter(|&a| reduced[a]).map(|a| shape[a]).collect();
+        let red_strides: Vec<usize> = (0..rank).filter(|&a| reduced[a]).map(|a| strides[a]).collect();
+        let count = cx.count(&red_dims)?;
+        let mut offs = cx.with_capacity::<usize>(count)?;
+        for mut r in 0..count {
+            let mut off = 0;
+            for k in (0..red_dims.len()).rev() {
+                off += (r % red_dims[k]) * red_strides[k];
+                r /= red_dims[k];
+            }
+            offs.push(off);
+        }
+        let kept_dims = (0..rank).filter(|&a| !reduced[a]).map(|a| shape[a]).collect();
+        let kept_strides = (0..rank).filter(|&a| !reduced[a]).map(|a| strides[a]).collect();
+        Ok(Groups { offs, kept_dims, kept_strides, reduced })
+    }
+
+    /// Number of groups (output elements).
+    fn len(&self) -> usize {
+        self.kept_dims.iter().product()
+    }
+
+    /// Flat input index of group `o`'s first element.
+    fn base(&self, mut o: usize) -> usize {
+        let mut base = 0;
+        for k in (0..self.kept_dims.len()).rev() {
+            base += (o % self.kept_dims[k]) * self.kept_strides[k];
+            o /= self.kept_dims[k];
+        }
+        base
+    }
+}
+
+/// Reduces `x[base + off]` over `offs` (in order) as `kind`; `divisor` for Mean.
+#[inline]
+fn reduce_group(kind: Reduce, x: &[f32], base: usize, offs: &[usize], divisor: f32) -> f32 {
+    match kind {
+        Reduce::Mean | Reduce::Sum => {
+            let (mut s, mut c) = (0.0f32, 0.0f32);
+            for &off in offs {
+                kahan_step(&mut s, &mut c, x[base + off]);
+            }
+            if kind == Reduce::Mean {
+                s / divisor
+            } else {
+                s
+            }
+        }
+        Reduce::Max => {
+            let mut m = f32::MIN;
+            for &off in offs {
+                let v = x[base + off];
+                if m < v {
+                    m = v;
+                }
+            }
+            m
+        }
+        Reduce::Min => {
+            let mut m = f32::MAX;
+            for &off in offs {
+                let v = x[base + off];
+                if v < m {
+                    m = v;
+                }
+            }
+            m
+        }
+        Reduce::Prod => {
+            let mut p = 1.0f32;
+            for &off in offs {
+                p *= x[base + off];
+            }
+            p
+        }
+    }
+}
+
+/// ReduceMean/Sum/Max/Min/Prod-1 (FP32.md): the reduced elements in row-major order; Mean and Sum
+/// use OpenVINO's Kahan sum (`reduce_sum`), Mean divides by `f32(in_elements / out_elements)`.
+pub(crate) fn reduce(cx: &Ctx<'_>, kind: Reduce) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(2, 2)?;
     let (x, shape) = cx.f32_input(0)?;
-    let rank = shape.len();
     let keep = cx.node.attr_bool_or("keep_dims", false)?;
-    let mut reduced = vec![false; rank];
-    for a in cx.int_input(1)? {
-        reduced[cx.axis(a, rank)?] = true;
-    }
-    let strides = row_major_strides(shape);
-    // Offsets of the reduced elements relative to an output's base, in row-major order.
-    let red_dims: Vec<usize> = (0..rank).filter(|&a| reduced[a]).map(|a| shape[a]).collect();
-    let red_strides: Vec<usize> = (0..rank).filter(|&a| reduced[a]).map(|a| strides[a]).collect();
-    let count = cx.count(&red_dims)?;
-    let mut offs = cx.with_capacity::<usize>(count)?;
-    for mut r in 0..count {
-        let mut off = 0;
-        for k in (0..red_dims.len()).rev() {
-            off += (r % red_dims[k]) * red_strides[k];
-            r /= red_dims[k];
-        }
-        offs.push(off);
-    }
-    let kept_dims: Vec<usize> = (0..rank).filter(|&a| !reduced[a]).map(|a| shape[a]).collect();
-    let kept_strides: Vec<usize> = (0..rank).filter(|&a| !reduced[a]).map(|a| strides[a]).collect();
-    let n_out = cx.count(&kept_dims)?;
+    let grp = Groups::new(cx, shape, &cx.int_input(1)?)?;
+    let n_out = cx.count(&grp.kept_dims)?;
     let mut out = cx.zeros(n_out)?;
-    // Integer division first, as OpenVINO (equal to `count` unless the output is empty).
+    // Integer division first, as OpenVINO (equal to the group size unless the output is empty).
     let divisor = x.len().checked_div(n_out).unwrap_or(0) as f32;
     out.par_iter_mut().enumerate().with_min_len(64).for_each(|(o, y)| {
-        let mut base = 0;
-        let mut r = o;
-        for k in (0..kept_dims.len()).rev() {
-            base += (r % kept_dims[k]) * kept_strides[k];
-            r /= kept_dims[k];
-        }
-        let (mut acc, mut comp) = (0.0f32, 0.0f32);
-        for &off in &offs {
-            kahan_step(&mut acc, &mut comp, x[base + off]);
-        }
-        *y = acc / divisor;
+        *y = reduce_group(kind, &x, grp.base(o), &grp.offs, divisor);
     });
-    let out_shape = if keep { (0..rank).map(|a| if reduced[a] { 1 } else { shape[a] }).collect() } else { kept_dims };
+    let out_shape = if keep {
+        shape.iter().zip(&grp.reduced).map(|(&d, &r)| if r { 1 } else { d }).collect()
+    } else {
+        grp.kept_dims.clone()
+    };
     Ok(vec![cx.f32_tensor(out_shape, out)?])
+}
+
+/// MVN-6 (FP32.md): per group of the reduced axes, `mean` as ReduceMean; `d = x − mean`; with
+/// `normalize_variance`, `v` = ReduceMean of `d·d` and `r = sqrt(v + eps)` (`inside_sqrt`) or
+/// `sqrt(v) + eps` (`outside_sqrt`), `y = d / r`; otherwise `y = d`.
+pub(crate) fn mvn(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(2, 2)?;
+    let (x, shape) = cx.f32_input(0)?;
+    let normalize = cx.node.attr_bool("normalize_variance")?;
+    let eps = cx.node.attr_f64("eps")? as f32;
+    let inside = match cx.node.attr_required("eps_mode")?.trim() {
+        "inside_sqrt" => true,
+        "outside_sqrt" => false,
+        other => return Err(cx.err(format!("eps_mode \"{other}\" is not inside_sqrt or outside_sqrt"))),
+    };
+    let grp = Groups::new(cx, shape, &cx.int_input(1)?)?;
+    let groups = grp.len();
+    let divisor = x.len().checked_div(groups).unwrap_or(0) as f32;
+    let mut y = cx.zeros(x.len())?;
+    let gs = grp.offs.len();
+    // Each group writes its own elements; collect per group, then scatter (groups may interleave).
+    let per_group: Vec<Vec<f32>> = (0..groups)
+        .into_par_iter()
+        .with_min_len(16)
+        .map(|o| {
+            let base = grp.base(o);
+            let mean = reduce_group(Reduce::Mean, &x, base, &grp.offs, divisor);
+            let mut d: Vec<f32> = grp.offs.iter().map(|&off| x[base + off] - mean).collect();
+            if normalize {
+                let sq: Vec<f32> = d.iter().map(|&v| v * v).collect();
+                let (mut s, mut c) = (0.0f32, 0.0f32);
+                for &v in &sq {
+                    kahan_step(&mut s, &mut c, v);
+                }
+                let v = s / divisor;
+                let r = if inside { (v + eps).sqrt() } else { v.sqrt() + eps };
+                for v in d.iter_mut() {
+                    *v /= r;
+                }
+            }
+            d
+        })
+        .collect();
+    for (o, d) in per_group.iter().enumerate() {
+        let base = grp.base(o);
+        for (k, &off) in grp.offs.iter().enumerate().take(gs) {
+            y[base + off] = d[k];
+        }
+    }
+    Ok(vec![cx.f32_tensor(shape.to_vec(), y)?])
 }
 
 /// BatchNormInference (opset5 inputs: data, gamma, beta, mean, variance; opset1: gamma, beta, data,
