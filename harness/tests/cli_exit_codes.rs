@@ -285,3 +285,46 @@ fn case_timeout_is_a_failed_check() {
     assert!(out.lines().any(|l| l.contains("FAILED") && l.contains("timeout")), "{out}");
     assert_exit(&conform(&["check", CASE, "--case-timeout", "-1"]), 2, "negative timeout");
 }
+
+/// `bench` on one small workload of the repository's file: the CONTRACT.md JSON keys, and exit 2
+/// on a workloads file that is not one.
+#[test]
+fn bench_reports_the_contract_keys() {
+    let d = tmp("bench");
+    let all: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/shapes.json"))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_default();
+    let mut small = all.clone();
+    let fc: Vec<serde_json::Value> =
+        all["workloads"].as_array().into_iter().flatten().filter(|w| w["id"] == "fc_1x1024_n1000").cloned().collect();
+    assert_eq!(fc.len(), 1, "bench/shapes.json has fc_1x1024_n1000");
+    small["workloads"] = serde_json::Value::Array(fc);
+    let file = d.join("w.json");
+    std::fs::write(&file, small.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let o = conform(&["bench", "--workloads", &file.display().to_string(), "--reps", "2", "--json", "-"]);
+    assert_exit(&o, 0, "bench");
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert!(r.get("machine").is_some());
+    let w = &r["workloads"][0];
+    for key in [
+        "id",
+        "threads",
+        "isa",
+        "median_us",
+        "min_us",
+        "max_us",
+        "runs",
+        "gops",
+        "percent_of_peak",
+        "reference_median_us",
+    ] {
+        assert!(w.get(key).is_some(), "bench --json key {key}: {r}");
+    }
+    assert_eq!(w["threads"], 1, "--threads defaults to 1");
+    assert_eq!(w["runs"], 2);
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, "[1, 2").unwrap_or_else(|e| panic!("{e}"));
+    assert_exit(&conform(&["bench", "--workloads", &bad.display().to_string()]), 2, "bad workloads");
+}

@@ -216,7 +216,13 @@ pub struct BenchArgs {
     /// Threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// Write the JSON report to FILE.
+    /// Timed calls per workload (after 3 warm-up calls); the median is reported.
+    #[arg(long, default_value_t = 21)]
+    pub reps: usize,
+    /// Also time the reference's INT8 mode with this many calls (0: not timed).
+    #[arg(long = "reference-reps", default_value_t = 0)]
+    pub reference_reps: usize,
+    /// Write the JSON report to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 }

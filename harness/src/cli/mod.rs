@@ -3,6 +3,7 @@
 //! reported as an internal error with status 2, never left as the exit path.
 
 pub mod args;
+mod bench;
 mod infer;
 mod inspect;
 mod isa;
@@ -58,7 +59,7 @@ pub fn run(cli: Cli) -> Result<Verdict, CliError> {
         Some(Command::Compress(a)) => rewrite::compress(&a),
         Some(Command::Expand(a)) => rewrite::expand(&a),
         Some(Command::Fuzz(_)) => Err(not_yet("fuzz", "the fuzzer")),
-        Some(Command::Bench(_)) => Err(not_yet("bench", "the optimized engine's benchmark (optimized::bench)")),
+        Some(Command::Bench(a)) => bench::run(&a),
         Some(Command::Isa(a)) => isa::run(&a),
     }
 }

@@ -1,0 +1,836 @@
+//! Proptest strategies that build valid INT8 IR models in memory, for `conform fuzz` and for kernel
+//! authors' own property tests.
+//!
+//! A case is described by a [`CaseSpec`] (small integers and flags that proptest shrinks toward the
+//! simplest case: regime `general`, no tail, one channel, ...) and built by [`build`] into a
+//! [`GenCase`]: the model (through `optimized::modelgen::Builder` over `conform_ir::ModelParts`),
+//! its inputs, a one-line descriptor, its categories and what the INT8 rule should decide for the
+//! main op. Building never rejects: out-of-range combinations are repaired (a spatial size below
+//! the kernel extent grows, a pooling that would not fit is dropped), so every spec is a case.
+//!
+//! Graph: `Parameter → FakeQuantize(act) → Convolution | GroupConvolution (depthwise) | MatMul
+//! (const weights or act × act) → [bias Add] → [ReLU | Clamp] → [tail]`, where the tail is one of a
+//! requantizing FakeQuantize (its four ranges each with its own broadcast shape), MaxPool, AvgPool,
+//! Concat, Add of two branches, Reshape, or a second INT8 block behind a FakeQuantize.
+//!
+//! Regimes ([`Regime`]): `general` (random ranges, fractional zero points), `exact` (power-of-two
+//! scales, integer zero points, inputs on the level grid: the sums are exact in f32, so the INT8
+//! bound is tight), `ties` (inputs on rounding midpoints and one ulp either side), `extremes`
+//! (saturating u8 × s8 pairs: activations at the top level, weights at −128/127, long reductions),
+//! `specials` (±0, subnormals, ±inf, NaN inputs; degenerate and inverted ranges).
+
+use conform_ir::{ElementType, Model, Tensor};
+use optimized::modelgen::{Builder, Rng};
+use proptest::prelude::*;
+
+/// Value regime of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Regime {
+    /// Random ranges, fractional zero points, values spanning the range and beyond.
+    General,
+    /// Integer-valued, benchdnn-style: power-of-two scales, integer zero points, values on levels.
+    Exact,
+    /// Values on rounding midpoints of the activation FakeQuantize and ±1 ulp.
+    Ties,
+    /// Saturating u8 × s8 pairs, −128 weights, long reductions.
+    Extremes,
+    /// ±0, subnormals, ±inf, NaN; degenerate and inverted ranges.
+    Specials,
+}
+
+impl Regime {
+    /// Every regime, in shrinking order (simplest first).
+    pub const ALL: [Regime; 5] = [Regime::General, Regime::Exact, Regime::Ties, Regime::Extremes, Regime::Specials];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::General => "general",
+            Regime::Exact => "exact",
+            Regime::Ties => "ties",
+            Regime::Extremes => "extremes",
+            Regime::Specials => "specials",
+        }
+    }
+}
+
+/// The main op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MainOp {
+    /// Convolution (2-D).
+    Conv,
+    /// Depthwise GroupConvolution.
+    Depthwise,
+    /// MatMul with constant weights.
+    MatMulConst,
+    /// MatMul of two activations.
+    MatMulAct,
+}
+
+/// Weight form (CONTRACT.md names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Form {
+    /// f32 Const → FakeQuantize.
+    Expanded,
+    /// i8 Const → Convert → FakeQuantize.
+    CompressedFq,
+    /// i8 Const → Convert → [Subtract] → Multiply.
+    CompressedDq,
+}
+
+impl Form {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Expanded => "expanded",
+            Form::CompressedFq => "compressed-fq",
+            Form::CompressedDq => "compressed-dq",
+        }
+    }
+}
+
+/// What follows the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tail {
+    /// Nothing.
+    None,
+    /// A requantizing FakeQuantize.
+    FakeQuantize,
+    /// MaxPool 2×2 stride 1.
+    MaxPool,
+    /// AvgPool 2×2 stride 1, padding excluded.
+    AvgPool,
+    /// Concat of the block output with itself along the channels.
+    Concat,
+    /// Add of the block output and a second block on the same quantized activation.
+    AddBranch,
+    /// Reshape to `[N, −1]`.
+    Reshape,
+    /// A FakeQuantize and a second INT8 block (1×1 conv or MatMul).
+    SecondBlock,
+}
+
+/// Shrinkable description of one case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseSpec {
+    /// Value regime.
+    pub regime: Regime,
+    /// Main op.
+    pub main: MainOp,
+    /// Weight form.
+    pub form: Form,
+    /// Batch.
+    pub batch: usize,
+    /// Input channels (conv) or K (MatMul).
+    pub cin: usize,
+    /// Output channels (conv) or N (MatMul).
+    pub cout: usize,
+    /// Spatial height and width (conv) or M (MatMul: `h`).
+    pub h: usize,
+    /// Spatial width.
+    pub w: usize,
+    /// Kernel size.
+    pub k: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding on each side.
+    pub pad: usize,
+    /// `transpose_b` of MatMul.
+    pub transpose_b: bool,
+    /// Activation levels choice (index into [`ACT_LEVELS`]).
+    pub act_levels: usize,
+    /// Weight levels choice (index into [`WEIGHT_LEVELS`]).
+    pub weight_levels: usize,
+    /// Per-channel (true) or scalar input ranges of a weight FakeQuantize.
+    pub weight_il_per_channel: bool,
+    /// Bias Add after the main op.
+    pub bias: bool,
+    /// 0: none, 1: ReLU, 2: Clamp.
+    pub act_fn: usize,
+    /// What follows.
+    pub tail: Tail,
+    /// Broadcast shape choice of the tail FakeQuantize's ranges (0 scalar, 1 per-channel, 2 full, 3 lower rank).
+    pub range_shape: [u8; 4],
+    /// Seed of every value (ranges, weights, inputs).
+    pub seed: u64,
+}
+
+/// Activation levels, most likely first; entries past 1 make the main op fall back.
+pub const ACT_LEVELS: [u32; 7] = [256, 255, 256, 255, 2, 16, 65536];
+/// Weight levels; 65536 makes the main op fall back (`weight-levels`).
+pub const WEIGHT_LEVELS: [u32; 6] = [255, 256, 255, 16, 2, 65536];
+
+const CHANNELS: [usize; 17] = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48];
+const REDUCTION: [usize; 16] = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 63, 64, 200];
+
+/// The strategy of [`CaseSpec`]s (shapes around the kernels' tile edges: 16-channel blocks of the
+/// scalar/avx512 packing, 8 of avx2/avxvnni, 4-byte reduction groups, 6-row tiles).
+pub fn case_spec() -> impl Strategy<Value = CaseSpec> {
+    let kinds = (
+        prop::sample::select(Regime::ALL.to_vec()),
+        prop::sample::select(vec![MainOp::Conv, MainOp::MatMulConst, MainOp::Depthwise, MainOp::MatMulAct]),
+        prop::sample::select(vec![Form::CompressedDq, Form::Expanded, Form::CompressedFq]),
+        prop::sample::select(vec![
+            Tail::None,
+            Tail::FakeQuantize,
+            Tail::Reshape,
+            Tail::Concat,
+            Tail::AddBranch,
+            Tail::MaxPool,
+            Tail::AvgPool,
+            Tail::SecondBlock,
+        ]),
+    );
+    let shape = (
+        1usize..=2,
+        prop::sample::select(REDUCTION.to_vec()),
+        prop::sample::select(CHANNELS.to_vec()),
+        1usize..=7,
+        1usize..=7,
+        1usize..=3,
+        1usize..=2,
+        0usize..=1,
+        any::<bool>(),
+    );
+    let quant = (
+        0usize..ACT_LEVELS.len(),
+        0usize..WEIGHT_LEVELS.len(),
+        any::<bool>(),
+        any::<bool>(),
+        0usize..=2,
+        any::<[u8; 4]>(),
+        any::<u64>(),
+    );
+    (kinds, shape, quant).prop_map(|(k, s, q)| CaseSpec {
+        regime: k.0,
+        main: k.1,
+        form: k.2,
+        tail: k.3,
+        batch: s.0,
+        cin: s.1,
+        cout: s.2,
+        h: s.3,
+        w: s.4,
+        k: s.5,
+        stride: s.6,
+        pad: s.7,
+        transpose_b: s.8,
+        act_levels: q.0,
+        weight_levels: q.1,
+        weight_il_per_channel: q.2,
+        bias: q.3,
+        act_fn: q.4,
+        range_shape: q.5.map(|v| v % 4),
+        seed: q.6,
+    })
+}
+
+/// What the INT8 rule should decide for a main op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expectation {
+    /// Node index of the main op.
+    pub node: usize,
+    /// `None`: INT8; `Some(code)`: falls back with this INT8.md §1 reason code.
+    pub fallback: Option<&'static str>,
+}
+
+/// A built case.
+#[derive(Debug, Clone)]
+pub struct GenCase {
+    /// The model.
+    pub model: Model,
+    /// Its inputs in parameter order.
+    pub inputs: Vec<Tensor>,
+    /// One line describing the case.
+    pub descriptor: String,
+    /// The regime (primary category).
+    pub regime: Regime,
+    /// Categories for the tally (`regime:ties`, `op:conv`, `form:expanded`, `tail:none`, `int8`/`fallback`).
+    pub categories: Vec<String>,
+    /// The expected decision of each main op.
+    pub expect: Vec<Expectation>,
+    /// True when an input holds NaN/inf or a range is degenerate or inverted (implementation-defined).
+    pub special_input: bool,
+    /// Weight form.
+    pub form: Form,
+}
+
+/// Activation FakeQuantize parameters.
+#[derive(Debug, Clone, Copy)]
+struct ActQ {
+    il: f32,
+    ih: f32,
+    ol: f32,
+    oh: f32,
+    levels: u32,
+}
+
+impl ActQ {
+    fn zero_point_fractional(&self) -> bool {
+        let z = -(self.ol as f64) * (self.levels as f64 - 1.0) / (self.oh as f64 - self.ol as f64);
+        (z - z.round_ties_even()).abs() > 1e-5
+    }
+    fn valid(&self) -> bool {
+        self.il.is_finite() && self.ih.is_finite() && self.il < self.ih && self.ol < self.oh
+    }
+}
+
+struct Ctx {
+    b: Builder,
+    rng: Rng,
+    regime: Regime,
+    special: bool,
+    descr: Vec<String>,
+}
+
+fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
+    v[(rng.next_u64() % v.len() as u64) as usize]
+}
+
+impl Ctx {
+    fn f(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.rng.unit()
+    }
+
+    /// Activation ranges by regime.
+    fn act_q(&mut self, levels: u32, allow_bad: bool) -> ActQ {
+        let lm1 = (levels - 1) as f32;
+        let (ol, oh) = match self.regime {
+            Regime::Exact => {
+                let s = 2f32.powi(-(self.rng.int(2, 7) as i32));
+                let z = self.rng.int(0, levels.min(256) as i64 - 1) as f32;
+                (-z * s, (lm1 - z) * s)
+            }
+            Regime::Extremes => (0.0, self.f(0.5, 4.0)),
+            _ => {
+                if self.rng.int(0, 3) == 0 {
+                    (0.0, self.f(0.1, 4.0))
+                } else {
+                    (self.f(-2.0, 0.5), self.f(0.6, 3.0))
+                }
+            }
+        };
+        let mut q = ActQ { il: ol, ih: oh, ol, oh, levels };
+        if self.regime == Regime::General && self.rng.int(0, 3) == 0 {
+            q.il = self.f(-1.0, 0.0);
+            q.ih = self.f(0.2, 2.0);
+        }
+        if allow_bad && self.regime == Regime::Specials && self.rng.int(0, 2) == 0 {
+            self.special = true;
+            if self.rng.int(0, 1) == 0 {
+                q.ih = q.il; // degenerate
+                self.descr.push("act range degenerate".into());
+            } else {
+                std::mem::swap(&mut q.il, &mut q.ih); // inverted
+                self.descr.push("act range inverted".into());
+            }
+        }
+        q
+    }
+
+    /// Input data for an activation FakeQuantize, by regime.
+    fn data(&mut self, shape: &[usize], q: &ActQ) -> Tensor {
+        let n: usize = shape.iter().product();
+        let (il, ih) = (q.il.min(q.ih), q.il.max(q.ih));
+        let w = (ih - il).max(1e-3);
+        let lm1 = (q.levels - 1) as f32;
+        let step = w / lm1;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let x = match self.regime {
+                Regime::General => self.f(il - 0.2 * w, ih + 0.2 * w),
+                Regime::Exact => il + self.rng.int(0, lm1 as i64) as f32 * step,
+                Regime::Ties => {
+                    let r = self.rng.int(0, lm1 as i64 - 1) as f32;
+                    let x = il + (r + 0.5) * step;
+                    match self.rng.int(0, 2) {
+                        0 => x,
+                        1 => f32::from_bits(x.to_bits().wrapping_add(1)),
+                        _ => f32::from_bits(x.to_bits().wrapping_sub(1)),
+                    }
+                }
+                Regime::Extremes => {
+                    if self.rng.int(0, 3) == 0 {
+                        self.f(il, ih)
+                    } else {
+                        ih + self.f(0.0, w)
+                    }
+                }
+                Regime::Specials => {
+                    if self.rng.int(0, 4) == 0 {
+                        let s = pick(
+                            &mut self.rng,
+                            &[0.0, -0.0, 1e-40, -1e-40, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MIN_POSITIVE],
+                        );
+                        if !s.is_finite() {
+                            self.special = true;
+                        }
+                        s
+                    } else {
+                        self.f(il - 0.2 * w, ih + 0.2 * w)
+                    }
+                }
+            };
+            v.push(x);
+        }
+        Tensor::from_f32(shape.to_vec(), v).unwrap_or_else(|_| Tensor::from_f32(vec![n], vec![0.0; n]).unwrap_or_else(|_| unreachable!()))
+    }
+
+    fn act_fq(&mut self, x: usize, shape: &[usize], q: &ActQ) -> usize {
+        self.b.fq(x, shape, q.levels, [q.il, q.ih, q.ol, q.oh])
+    }
+
+    /// Quantized weights `[ch][per]` with per-channel scales, by regime and levels.
+    fn weight_values(&mut self, ch: usize, per: usize, levels: u32) -> (Vec<i32>, Vec<f32>, i32, i32) {
+        let (lo, hi) = match levels {
+            256 | 65536 => (-128, 127),
+            16 => (-8, 7),
+            2 => (0, 1),
+            _ => (-127, 127),
+        };
+        let mut q = Vec::with_capacity(ch * per);
+        for _ in 0..ch * per {
+            let v = match self.regime {
+                Regime::Extremes => pick(&mut self.rng, &[lo, hi, lo, hi, 0]),
+                _ => self.rng.int(lo as i64, hi as i64) as i32,
+            };
+            q.push(v);
+        }
+        let s = (0..ch)
+            .map(|_| match self.regime {
+                Regime::Exact => 2f32.powi(-(self.rng.int(3, 8) as i32)),
+                _ => self.f(0.001, 0.05),
+            })
+            .collect();
+        (q, s, lo, hi)
+    }
+
+    /// Adds weights of `shape` (output channel axes `axes`) in `form`; returns the node feeding
+    /// the main op and the fallback the weights imply.
+    fn weights(&mut self, spec: &CaseSpec, shape: &[usize], axes: &[usize]) -> (usize, Option<&'static str>) {
+        let ch: usize = axes.iter().map(|&a| shape[a]).product();
+        let total: usize = shape.iter().product();
+        let per = total / ch.max(1);
+        let rs: Vec<usize> = shape.iter().enumerate().map(|(a, &d)| if axes.contains(&a) { d } else { 1 }).collect();
+        let ones = vec![1usize; shape.len()];
+        // Row-major element e belongs to channel index `chan(e)`.
+        let chan = |e: usize| -> usize {
+            let mut rem = e;
+            let mut c = 0;
+            let mut mult = 1;
+            let mut idx = vec![0; shape.len()];
+            for a in (0..shape.len()).rev() {
+                idx[a] = rem % shape[a];
+                rem /= shape[a];
+            }
+            for a in (0..shape.len()).rev() {
+                if axes.contains(&a) {
+                    c += idx[a] * mult;
+                    mult *= shape[a];
+                }
+            }
+            c
+        };
+        let levels = match spec.form {
+            Form::CompressedDq => 256,
+            _ => WEIGHT_LEVELS[spec.weight_levels % WEIGHT_LEVELS.len()],
+        };
+        let (qv, s, lo, hi) = self.weight_values(ch, per, levels);
+        // q per element in row-major order (channel-major of `qv` remapped to the layout).
+        let mut counters = vec![0usize; ch];
+        let q: Vec<i32> = (0..total)
+            .map(|e| {
+                let c = chan(e);
+                let v = qv[c * per + counters[c]];
+                counters[c] += 1;
+                v
+            })
+            .collect();
+        let fallback = if levels == 65536 { Some("weight-levels") } else { None };
+        self.descr.push(format!("w={} L{levels}", spec.form.name()));
+        match spec.form {
+            Form::Expanded => {
+                // w = (q − lo)·s + lo·s on the grid: FakeQuantize [lo·s, hi·s] per channel.
+                let w: Vec<f32> = (0..total)
+                    .map(|e| {
+                        let sc = s[chan(e)];
+                        let base = q[e] as f32 * sc;
+                        if self.regime == Regime::General {
+                            base + self.f(-0.5, 0.5) * sc
+                        } else {
+                            base
+                        }
+                    })
+                    .collect();
+                let c = self.b.const_f32(shape, &w);
+                let ol: Vec<f32> = s.iter().map(|&v| lo as f32 * v).collect();
+                let oh: Vec<f32> = s.iter().map(|&v| hi as f32 * v).collect();
+                let (il, ih) = if spec.weight_il_per_channel {
+                    (self.b.const_f32(&rs, &ol), self.b.const_f32(&rs, &oh))
+                } else {
+                    // One scalar input range wide enough for every channel: the level choice differs
+                    // from per-channel, but both are valid (il/ih only choose the level).
+                    let m = s.iter().fold(0f32, |a, &v| a.max(v));
+                    (self.b.const_f32(&[], &[lo as f32 * m]), self.b.const_f32(&[], &[hi as f32 * m]))
+                };
+                let (olc, ohc) = (self.b.const_f32(&rs, &ol), self.b.const_f32(&rs, &oh));
+                let fq = self.b.op(
+                    "FakeQuantize",
+                    &[("levels", levels.to_string()), ("auto_broadcast", "numpy".into())],
+                    &[(c, 0), (il, 0), (ih, 0), (olc, 0), (ohc, 0)],
+                    &[shape.to_vec()],
+                );
+                (fq, fallback)
+            }
+            Form::CompressedFq => {
+                let bytes: Vec<u8> = q.iter().map(|&v| v as i8 as u8).collect();
+                let c = self.b.constant(ElementType::I8, shape, &bytes);
+                let cv = self.b.op("Convert", &[("destination_type", "f32".into())], &[(c, 0)], &[shape.to_vec()]);
+                let il = self.b.const_f32(&ones, &[lo as f32]);
+                let ih = self.b.const_f32(&ones, &[hi as f32]);
+                let ol: Vec<f32> = s.iter().map(|&v| lo as f32 * v).collect();
+                let oh: Vec<f32> = s.iter().map(|&v| hi as f32 * v).collect();
+                let (olc, ohc) = (self.b.const_f32(&rs, &ol), self.b.const_f32(&rs, &oh));
+                let fq = self.b.op(
+                    "FakeQuantize",
+                    &[("levels", levels.to_string()), ("auto_broadcast", "numpy".into())],
+                    &[(cv, 0), (il, 0), (ih, 0), (olc, 0), (ohc, 0)],
+                    &[shape.to_vec()],
+                );
+                (fq, fallback)
+            }
+            Form::CompressedDq => {
+                let sub = self.regime != Regime::Extremes && self.rng.int(0, 1) == 0;
+                let zp: Vec<i32> = (0..ch).map(|_| if sub { self.rng.int(-3, 3) as i32 } else { 0 }).collect();
+                // Keep q − zp inside i8 (INT8.md rule 3): repair, don't reject.
+                let raw: Vec<i8> =
+                    (0..total).map(|e| (q[e] + zp[chan(e)]).clamp(-128, 127) as i8).collect();
+                let bytes: Vec<u8> = raw.iter().map(|&v| v as u8).collect();
+                let c = self.b.constant(ElementType::I8, shape, &bytes);
+                let cv = self.b.op("Convert", &[("destination_type", "f32".into())], &[(c, 0)], &[shape.to_vec()]);
+                let x = if sub {
+                    let z: Vec<f32> = zp.iter().map(|&v| v as f32).collect();
+                    let zc = self.b.const_f32(&rs, &z);
+                    self.b.op("Subtract", &[("auto_broadcast", "numpy".into())], &[(cv, 0), (zc, 0)], &[shape.to_vec()])
+                } else {
+                    cv
+                };
+                let sc = self.b.const_f32(&rs, &s);
+                let m = self.b.op("Multiply", &[("auto_broadcast", "numpy".into())], &[(x, 0), (sc, 0)], &[shape.to_vec()]);
+                (m, None)
+            }
+        }
+    }
+
+    /// Bias and activation of the block epilogue.
+    fn epilogue(&mut self, spec: &CaseSpec, main: usize, shape: &[usize], ch_axis: usize) -> usize {
+        let mut last = main;
+        if spec.bias {
+            let c = shape[ch_axis];
+            let mut bs = vec![1; shape.len()];
+            bs[ch_axis] = c;
+            let bv: Vec<f32> = (0..c).map(|_| self.f(-1.0, 1.0)).collect();
+            let b = self.b.const_f32(&bs, &bv);
+            last = self.b.op("Add", &[("auto_broadcast", "numpy".into())], &[(last, 0), (b, 0)], &[shape.to_vec()]);
+            self.descr.push("bias".into());
+        }
+        match spec.act_fn {
+            1 => {
+                last = self.b.op("ReLU", &[], &[(last, 0)], &[shape.to_vec()]);
+                self.descr.push("relu".into());
+            }
+            2 => {
+                let (lo, hi) = (self.f(-1.0, 0.0), self.f(0.1, 2.0));
+                last = self.b.op("Clamp", &[("min", lo.to_string()), ("max", hi.to_string())], &[(last, 0)], &[shape.to_vec()]);
+                self.descr.push(format!("clamp[{lo},{hi}]"));
+            }
+            _ => {}
+        }
+        last
+    }
+}
+
+fn list(v: &[usize]) -> String {
+    v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Output spatial size of a convolution or pooling.
+fn out_dim(i: usize, k: usize, s: usize, pb: usize, pe: usize) -> usize {
+    (i + pb + pe).saturating_sub(k) / s + 1
+}
+
+/// Builds the case a spec describes. Never fails for any spec the strategy produces; an error
+/// here is a generator bug (reported as such by the campaign).
+pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
+    let mut c = Ctx { b: Builder::new(), rng: Rng::new(spec.seed), regime: spec.regime, special: false, descr: Vec::new() };
+    let levels = ACT_LEVELS[spec.act_levels % ACT_LEVELS.len()];
+    let mut expect = Vec::new();
+    let mut inputs = Vec::new();
+    let cin = spec.cin;
+    let cout = spec.cout;
+    let long = spec.regime == Regime::Extremes && spec.cin >= 200;
+    let (main, out_shape, ch_axis, act, x_fq, xq, main_desc);
+    match spec.main {
+        MainOp::Conv | MainOp::Depthwise => {
+            let dw = spec.main == MainOp::Depthwise;
+            let cin = if dw { cout } else { cin.min(if long { 600 } else { 64 }) };
+            let (k, s, p) = (spec.k, spec.stride, spec.pad);
+            // Repair: the padded input must hold the kernel.
+            let h = spec.h.max(k.saturating_sub(2 * p)).max(1);
+            let w = spec.w.max(k.saturating_sub(2 * p)).max(1);
+            let xs = vec![spec.batch, cin, h, w];
+            let p_in = c.b.param(&xs);
+            let q = c.act_q(levels, true);
+            let fq = c.act_fq(p_in, &xs, &q);
+            inputs.push(c.data(&xs, &q));
+            let (wn, wfb) = if dw {
+                c.weights(spec, &[cout, 1, 1, k, k], &[0, 1])
+            } else {
+                c.weights(spec, &[cout, cin, k, k], &[0])
+            };
+            let os = vec![spec.batch, cout, out_dim(h, k, s, p, p), out_dim(w, k, s, p, p)];
+            let attrs = [
+                ("strides", list(&[s, s])),
+                ("dilations", "1,1".to_string()),
+                ("pads_begin", list(&[p, p])),
+                ("pads_end", list(&[p, p])),
+                ("auto_pad", "explicit".to_string()),
+            ];
+            let op = if dw { "GroupConvolution" } else { "Convolution" };
+            main = c.b.op(op, &attrs, &[(fq, 0), (wn, 0)], &[os.clone()]);
+            main_desc = format!("{op} x{xs:?} k{k} s{s} p{p} → {os:?}");
+            out_shape = os;
+            ch_axis = 1;
+            act = (q, wfb);
+            x_fq = fq;
+            xq = xs;
+        }
+        MainOp::MatMulConst | MainOp::MatMulAct => {
+            let m = spec.h;
+            let kk = if long { 600 } else { cin };
+            let n = cout;
+            let xs = if spec.batch > 1 { vec![spec.batch, m, kk] } else { vec![m, kk] };
+            let p_in = c.b.param(&xs);
+            let q = c.act_q(levels, true);
+            let fq = c.act_fq(p_in, &xs, &q);
+            inputs.push(c.data(&xs, &q));
+            let tb = spec.transpose_b;
+            let bs = if tb { vec![n, kk] } else { vec![kk, n] };
+            let mut wfb = None;
+            let wn = if spec.main == MainOp::MatMulConst {
+                let (wn, f) = c.weights(spec, &bs, &[if tb { 0 } else { 1 }]);
+                wfb = f;
+                wn
+            } else {
+                let p2 = c.b.param(&bs);
+                let q2 = c.act_q(256, false);
+                let fq2 = c.act_fq(p2, &bs, &q2);
+                inputs.push(c.data(&bs, &q2));
+                if q.valid() && q2.zero_point_fractional() && q.zero_point_fractional() && ACT_LEVELS[spec.act_levels % ACT_LEVELS.len()] >= 255 {
+                    wfb = Some("two-fractional-zero-points");
+                }
+                c.descr.push("act×act".into());
+                fq2
+            };
+            let mut os = xs.clone();
+            let r = os.len();
+            os[r - 1] = n;
+            let attrs = [("transpose_a", "false".to_string()), ("transpose_b", tb.to_string())];
+            main = c.b.op("MatMul", &attrs, &[(fq, 0), (wn, 0)], &[os.clone()]);
+            main_desc = format!("MatMul A{xs:?} B{bs:?} tb={tb}");
+            ch_axis = os.len() - 1;
+            out_shape = os;
+            act = (q, wfb);
+            x_fq = fq;
+            xq = xs;
+        }
+    }
+    let (q, wfb) = act;
+    // Expected decision, in the INT8.md rule order (2 before 3).
+    let fb = if levels != 255 && levels != 256 {
+        Some("act-levels")
+    } else if !q.valid() {
+        Some("act-degenerate-range")
+    } else {
+        wfb
+    };
+    expect.push(Expectation { node: main, fallback: fb });
+    c.descr.insert(0, format!("act L{levels} [{},{}]→[{},{}]", q.il, q.ih, q.ol, q.oh));
+    c.descr.insert(0, main_desc);
+    let mut last = c.epilogue(spec, main, &out_shape, ch_axis);
+    let mut shape = out_shape.clone();
+    let conv = matches!(spec.main, MainOp::Conv | MainOp::Depthwise);
+    match spec.tail {
+        Tail::None => {}
+        Tail::FakeQuantize => {
+            let (lo, hi) = (c.f(-1.0, 0.0), c.f(0.5, 3.0));
+            let rank = shape.len();
+            let mut rng_ids = Vec::new();
+            for (i, &choice) in spec.range_shape.iter().enumerate() {
+                let rs: Vec<usize> = match choice {
+                    0 => vec![],
+                    1 => (0..rank).map(|a| if a == ch_axis { shape[a] } else { 1 }).collect(),
+                    2 => shape.clone(),
+                    _ => shape[1..].iter().enumerate().map(|(a, &d)| if a + 1 == ch_axis { d } else { 1 }).collect(),
+                };
+                let n: usize = rs.iter().product();
+                let base = if i % 2 == 0 { lo } else { hi };
+                let v: Vec<f32> = (0..n).map(|_| base + c.f(-0.05, 0.05)).collect();
+                rng_ids.push((c.b.const_f32(&rs, &v), 0));
+            }
+            let mut ins = vec![(last, 0)];
+            ins.extend(rng_ids);
+            last = c.b.op("FakeQuantize", &[("levels", "256".into()), ("auto_broadcast", "numpy".into())], &ins, &[shape.clone()]);
+            c.descr.push(format!("fq-tail ranges{:?}", spec.range_shape));
+        }
+        Tail::MaxPool | Tail::AvgPool if conv && shape[2] >= 2 && shape[3] >= 2 => {
+            let os = vec![shape[0], shape[1], shape[2] - 1, shape[3] - 1];
+            let mut attrs = vec![
+                ("strides", "1,1".to_string()),
+                ("pads_begin", "0,0".to_string()),
+                ("pads_end", "0,0".to_string()),
+                ("kernel", "2,2".to_string()),
+                ("rounding_type", "floor".to_string()),
+            ];
+            let op = if spec.tail == Tail::MaxPool { "MaxPool" } else { "AvgPool" };
+            if op == "AvgPool" {
+                attrs.push(("exclude-pad", "true".to_string()));
+            }
+            last = c.b.op(op, &attrs, &[(last, 0)], &[os.clone()]);
+            shape = os;
+            c.descr.push(op.to_lowercase());
+        }
+        Tail::Concat => {
+            let mut os = shape.clone();
+            os[ch_axis] *= 2;
+            last = c.b.op("Concat", &[("axis", ch_axis.to_string())], &[(last, 0), (last, 0)], &[os.clone()]);
+            shape = os;
+            c.descr.push("concat".into());
+        }
+        Tail::AddBranch if spec.main != MainOp::MatMulAct => {
+            // A second block reading the same quantized activation (a DAG with a shared FakeQuantize).
+            let (wn, _) = if conv {
+                if spec.main == MainOp::Depthwise {
+                    c.weights(spec, &[cout, 1, 1, spec.k, spec.k], &[0, 1])
+                } else {
+                    c.weights(spec, &[cout, xq[1], spec.k, spec.k], &[0])
+                }
+            } else {
+                let bs = if spec.transpose_b { vec![cout, xq[xq.len() - 1]] } else { vec![xq[xq.len() - 1], cout] };
+                c.weights(spec, &bs, &[if spec.transpose_b { 0 } else { 1 }])
+            };
+            let main2 = if conv {
+                let op = if spec.main == MainOp::Depthwise { "GroupConvolution" } else { "Convolution" };
+                let (s, p) = (spec.stride, spec.pad);
+                let attrs = [
+                    ("strides", list(&[s, s])),
+                    ("dilations", "1,1".to_string()),
+                    ("pads_begin", list(&[p, p])),
+                    ("pads_end", list(&[p, p])),
+                    ("auto_pad", "explicit".to_string()),
+                ];
+                c.b.op(op, &attrs, &[(x_fq, 0), (wn, 0)], &[shape.clone()])
+            } else {
+                let attrs = [("transpose_a", "false".to_string()), ("transpose_b", spec.transpose_b.to_string())];
+                c.b.op("MatMul", &attrs, &[(x_fq, 0), (wn, 0)], &[shape.clone()])
+            };
+            expect.push(Expectation { node: main2, fallback: fb });
+            last = c.b.op("Add", &[("auto_broadcast", "numpy".into())], &[(last, 0), (main2, 0)], &[shape.clone()]);
+            c.descr.push("add-branch".into());
+        }
+        Tail::Reshape => {
+            let n0 = shape[0];
+            let rest: usize = shape[1..].iter().product();
+            let bytes: Vec<u8> = [n0 as i64, -1i64].iter().flat_map(|v| v.to_le_bytes()).collect();
+            let sc = c.b.constant(ElementType::I64, &[2], &bytes);
+            last = c.b.op("Reshape", &[("special_zero", "false".into())], &[(last, 0), (sc, 0)], &[vec![n0, rest]]);
+            shape = vec![n0, rest];
+            c.descr.push("reshape".into());
+        }
+        Tail::SecondBlock => {
+            let q2 = ActQ { il: -1.0, ih: 2.0, ol: -1.0, oh: 2.0, levels: 256 };
+            let fq2 = c.act_fq(last, &shape, &q2);
+            let c2 = 1 + (spec.seed % 5) as usize;
+            let (main2, os) = if conv {
+                let sub = CaseSpec { form: spec.form, ..spec.clone() };
+                let (wn, wfb2) = c.weights(&sub, &[c2, shape[1], 1, 1], &[0]);
+                let os = vec![shape[0], c2, shape[2], shape[3]];
+                let attrs = [
+                    ("strides", "1,1".to_string()),
+                    ("dilations", "1,1".to_string()),
+                    ("pads_begin", "0,0".to_string()),
+                    ("pads_end", "0,0".to_string()),
+                    ("auto_pad", "explicit".to_string()),
+                ];
+                let m2 = c.b.op("Convolution", &attrs, &[(fq2, 0), (wn, 0)], &[os.clone()]);
+                expect.push(Expectation { node: m2, fallback: wfb2 });
+                (m2, os)
+            } else {
+                let kk = shape[shape.len() - 1];
+                let (wn, wfb2) = c.weights(spec, &[kk, c2], &[1]);
+                let mut os = shape.clone();
+                let r = os.len();
+                os[r - 1] = c2;
+                let attrs = [("transpose_a", "false".to_string()), ("transpose_b", "false".to_string())];
+                let m2 = c.b.op("MatMul", &attrs, &[(fq2, 0), (wn, 0)], &[os.clone()]);
+                expect.push(Expectation { node: m2, fallback: wfb2 });
+                (m2, os)
+            };
+            last = main2;
+            shape = os;
+            c.descr.push("second-block".into());
+        }
+        _ => {}
+    }
+    let _ = shape;
+    c.b.result(last);
+    let model = c.b.finish("fuzz").map_err(|e| format!("generator built an invalid model: {e}"))?;
+    let regime = spec.regime;
+    let op = match spec.main {
+        MainOp::Conv => "conv",
+        MainOp::Depthwise => "depthwise",
+        MainOp::MatMulConst => "matmul",
+        MainOp::MatMulAct => "matmul-act",
+    };
+    let int8 = if expect.iter().all(|e| e.fallback.is_none()) { "int8" } else { "fallback" };
+    let categories = vec![
+        format!("regime:{}", regime.name()),
+        format!("op:{op}"),
+        format!("form:{}", if spec.main == MainOp::MatMulAct { "none" } else { spec.form.name() }),
+        format!("tail:{:?}", spec.tail).to_lowercase(),
+        int8.to_string(),
+    ];
+    let descriptor = format!("[{}] {}", regime.name(), c.descr.join(" | "));
+    Ok(GenCase { model, inputs, descriptor, regime, categories, expect, special_input: c.special, form: spec.form })
+}
+
+/// Strategy of built cases (for kernel authors' property tests): `case_spec().prop_map(build)`,
+/// keeping only what builds (every spec does; a failure is a generator bug and shows as an error).
+pub fn cases() -> impl Strategy<Value = Result<GenCase, String>> {
+    case_spec().prop_map(|s| build(&s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    #[test]
+    fn every_generated_spec_builds_and_runs_in_the_reference() {
+        let mut runner = TestRunner::deterministic();
+        let strat = case_spec();
+        for _ in 0..150 {
+            let spec = strat.new_tree(&mut runner).map(|t| t.current());
+            let spec = match spec {
+                Ok(s) => s,
+                Err(e) => panic!("strategy: {e}"),
+            };
+            let case = build(&spec).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+            let opts = reference::RunOptions { mode: reference::Mode::Fp32, ..Default::default() };
+            if let Err(e) = reference::run(&case.model, &case.inputs, &opts) {
+                panic!("{}: reference FP32 failed: {e}", case.descriptor);
+            }
+        }
+    }
+}
