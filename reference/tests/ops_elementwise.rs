@@ -158,3 +158,38 @@ fn unknown_op_is_not_claimed() {
     let r = eval_op("NoSuchOp", "opset1", &[], &[f(&[1], &[0.])], 1);
     assert!(matches!(r, Err(reference::RefError::UnsupportedOp { .. })));
 }
+
+#[test]
+fn more_activations() {
+    // HSigmoid: min(max(x+3,0),6)/6: -4 -> 0; 0 -> 3/6 = 0.5; 4 -> 6/6 = 1.
+    let (_, y) = run1("HSigmoid", "opset5", &[], &[f(&[3], &[-4., 0., 4.])]);
+    assert_bits(&y, &[0., 0.5, 1.]);
+    // SoftPlus: 0 -> ln(1+1) = ln 2 (f32 0.6931472); -100 -> ln(1 + 3.7e-44) = ln 1 = 0;
+    // 100 ≥ ln(FLT_MAX) = 88.72 -> 100 (passed through).
+    let (_, y) = run1("SoftPlus", "opset4", &[], &[f(&[3], &[0., -100., 100.])]);
+    assert_bits(&y, &[std::f32::consts::LN_2, 0., 100.]);
+    // Mish: x·tanh(ln(e^x + 1)): 0 -> 0; 100 -> e^100 overflows f32 to inf, tanh(inf) = 1 -> 100.
+    let (_, y) = run1("Mish", "opset4", &[], &[f(&[2], &[0., 100.])]);
+    assert_bits(&y, &[0., 100.]);
+    // Elu α = 0.5: x ≥ 0 passes; -inf -> 0.5·(0 - 1) = -0.5.
+    let (_, y) = run1("Elu", "opset1", &[("alpha", "0.5")], &[f(&[3], &[0., 2., f32::NEG_INFINITY])]);
+    assert_bits(&y, &[0., 2., -0.5]);
+    // Log, Floor, Ceiling: ln 1 = 0, ln 0 = -inf; floor(-1.5) = -2; ceil(-1.5) = -1.
+    assert_bits(&run1("Log", "opset1", &[], &[f(&[2], &[1., 0.])]).1, &[0., f32::NEG_INFINITY]);
+    assert_bits(&run1("Floor", "opset1", &[], &[f(&[1], &[-1.5])]).1, &[-2.]);
+    assert_bits(&run1("Ceiling", "opset1", &[], &[f(&[1], &[-1.5])]).1, &[-1.]);
+    // SquaredDifference: (5 - 2)² = 9, broadcast over [2]: (1 - 2)² = 1.
+    assert_bits(&run1("SquaredDifference", "opset1", &[], &[f(&[2], &[5., 1.]), f(&[1], &[2.])]).1, &[9., 1.]);
+}
+
+#[test]
+fn prelu_slope_per_channel() {
+    // x [1,2,2] = [[-2, 2], [-4, 4]], slope [2] = [0.5, 0.25] applies along axis 1 (channels):
+    // [[-1, 2], [-1, 4]] (numpy broadcasting would have used the last axis instead).
+    let (_, y) = run1("PRelu", "opset1", &[], &[f(&[1, 2, 2], &[-2., 2., -4., 4.]), f(&[2], &[0.5, 0.25])]);
+    assert_bits(&y, &[-1., 2., -1., 4.]);
+    // A scalar slope broadcasts everywhere; a slope that fits nothing is an error.
+    let (_, y) = run1("PRelu", "opset1", &[], &[f(&[2], &[-2., 2.]), f(&[], &[0.5])]);
+    assert_bits(&y, &[-1., 2.]);
+    assert!(eval_op("PRelu", "opset1", &[], &[f(&[1, 2, 2], &[0.; 4]), f(&[3], &[0.; 3])], 1).is_err());
+}

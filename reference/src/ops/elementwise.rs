@@ -1,6 +1,7 @@
 //! Element-wise arithmetic and activations with numpy broadcasting: Add, Subtract, Multiply, Divide,
-//! Maximum, Minimum, Power (binary, `auto_broadcast` numpy / none / pdpd) and Sqrt, Relu, Clamp,
-//! Sigmoid, Swish, HSwish, HardSigmoid, Exp, Tanh, Abs, Negative (unary).
+//! Maximum, Minimum, Power, SquaredDifference (binary, `auto_broadcast` numpy / none / pdpd) and
+//! Sqrt, Relu, Clamp, Sigmoid, Swish, HSwish, HSigmoid, HardSigmoid, SoftPlus, Mish, Elu, PRelu,
+//! Exp, Log, Tanh, Abs, Negative, Floor, Ceiling (unary).
 //!
 //! Float tensors compute in f32, one IEEE operation per step in the order of FP32.md (which follows
 //! `ov::reference::*`); other float element types (f16, bf16, f64) are widened to f32, computed, and
@@ -30,6 +31,14 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
         "Negative" => unary(ctx, |x| -x),
         "Sigmoid" => unary(ctx, sigmoid),
         "HSwish" => unary(ctx, hswish),
+        "HSigmoid" => unary(ctx, hsigmoid),
+        "SoftPlus" => unary(ctx, softplus),
+        "Mish" => unary(ctx, mish),
+        "Log" => unary(ctx, f32::ln),
+        "Floor" => unary(ctx, f32::floor),
+        "Ceiling" => unary(ctx, f32::ceil),
+        "Elu" => elu(ctx),
+        "PRelu" => prelu(ctx),
         "Clamp" => clamp(ctx),
         "Swish" => swish(ctx),
         "HardSigmoid" => hard_sigmoid(ctx),
@@ -113,6 +122,8 @@ pub enum BinaryOp {
     Minimum,
     /// `powf(a, b)`
     Power,
+    /// `(a − b)·(a − b)`
+    SquaredDifference,
 }
 
 impl BinaryOp {
@@ -125,6 +136,7 @@ impl BinaryOp {
             "Maximum" => BinaryOp::Maximum,
             "Minimum" => BinaryOp::Minimum,
             "Power" => BinaryOp::Power,
+            "SquaredDifference" => BinaryOp::SquaredDifference,
             _ => return None,
         })
     }
@@ -153,6 +165,7 @@ impl BinaryOp {
                 }
             }
             BinaryOp::Power => a.powf(b),
+            BinaryOp::SquaredDifference => (a - b) * (a - b),
         }
     }
 
@@ -177,6 +190,7 @@ impl BinaryOp {
             }
             BinaryOp::Maximum => a.max(b),
             BinaryOp::Minimum => a.min(b),
+            BinaryOp::SquaredDifference => a.wrapping_sub(b).wrapping_mul(a.wrapping_sub(b)),
             BinaryOp::Power => {
                 // Integer power as repeated multiplication; negative exponents truncate toward 0.
                 if b < 0 {
@@ -298,6 +312,73 @@ pub fn hswish(x: f32) -> f32 {
     let t = if 6.0 < t { 6.0 } else { t };
     let y = x * t;
     y / 6.0
+}
+
+/// `ov::reference::hsigmoid`: `min(max(x + 3, 0), 6) / 6` with `std::max`/`std::min` semantics.
+#[inline]
+pub fn hsigmoid(x: f32) -> f32 {
+    let t = x + 3.0;
+    let t = if t < 0.0 { 0.0 } else { t };
+    let t = if 6.0 < t { 6.0 } else { t };
+    t / 6.0
+}
+
+/// `ov::reference::softplus`: `x < ln(FLT_MAX) ? ln(exp(x) + 1) : x`, all in f32 (`logf`,
+/// `expf`; the threshold is `logf(FLT_MAX)`).
+#[inline]
+pub fn softplus(x: f32) -> f32 {
+    let threshold = f32::MAX.ln();
+    if x < threshold {
+        (x.exp() + 1.0).ln()
+    } else {
+        x
+    }
+}
+
+/// `ov::reference::mish`: `x · tanh(log(exp(x) + 1.0))`: `expf` in f32, then (the `1.0` is a
+/// double) the sum, `log`, `tanh` and the product in f64, rounded once to f32.
+#[inline]
+pub fn mish(x: f32) -> f32 {
+    let e = f64::from(x.exp());
+    (f64::from(x) * (e + 1.0).ln().tanh()) as f32
+}
+
+/// `ov::reference::elu`: `x < 0 ? α·(exp(x) − 1.0) : x` with `α` a double: `expf` in f32, then the
+/// difference and the product in f64, rounded once to f32.
+#[inline]
+pub fn elu_scalar(x: f32, alpha: f64) -> f32 {
+    if x < 0.0 {
+        (alpha * (f64::from(x.exp()) - 1.0)) as f32
+    } else {
+        x
+    }
+}
+
+fn elu(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+    let alpha = ctx.node.attr_f64("alpha")?;
+    unary(ctx, move |x| elu_scalar(x, alpha))
+}
+
+/// PRelu-1 (`ov::reference::prelu`): `x < 0 ? x·slope : x`, the slope broadcast numpy-style,
+/// except that a 1-D slope whose length equals the channel count (axis 1, or axis 0 for 1-D data)
+/// applies per channel.
+fn prelu(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+    let node = ctx.node;
+    let (x, slope) = (input(ctx, 0, "2")?, input(ctx, 1, "2")?);
+    let channel_axis = usize::from(x.shape.len() > 1);
+    let slope_shape = match (slope.shape.as_slice(), x.shape.get(channel_axis)) {
+        ([n], Some(&c)) if *n == c => {
+            let mut s = vec![1; x.shape.len()];
+            s[channel_axis] = c;
+            s
+        }
+        _ => slope.shape.clone(),
+    };
+    let idx = BroadcastIndex::new(&slope_shape, &x.shape)
+        .ok_or_else(|| op_err(node, format!("slope of shape {:?} does not broadcast to {:?}", slope.shape, x.shape)))?;
+    let (xv, sv) = (float_input(node, x, "data")?, float_input(node, slope, "slope")?);
+    let y = xv.iter().enumerate().map(|(i, &v)| if v < 0.0 { v * sv[idx.map(i)] } else { v }).collect();
+    Ok(vec![float_output(node, x.element_type, x.shape.clone(), y)?])
 }
 
 /// `ov::reference::swish`: `static_cast<T>(v / (1.0 + std::exp(-v * beta)))`. The `1.0` literal is
