@@ -171,3 +171,16 @@ fn pillow_modes_are_refused() {
     );
     assert!(r.is_err());
 }
+
+#[test]
+fn integer_data_rounds_in_linear_and_truncates_in_cubic() {
+    // u8 [0, 3] -> 3 linear (half_pixel): middle = (0·0.5 + 3·0.5)/1 = 1.5 -> std::round -> 2.
+    let x = conform_ir::Tensor::new(conform_ir::ElementType::U8, vec![2], conform_ir::TensorData::U8(vec![0, 3]))
+        .expect("u8");
+    let t = eval1(interp("linear", "sizes", "half_pixel", "round_prefer_floor", &[]), &[x, i64t(&[1], &[3])]);
+    assert_eq!(t.data, conform_ir::TensorData::U8(vec![0, 2, 3]));
+    // i32 cubic (values of `cubic_keys_weights`): 4.0625 -> 4, 25.9375 -> 25, 30.9375 -> 30.
+    let t =
+        eval1(interp("cubic", "sizes", "asymmetric", "floor", &[]), &[i32t(&[4], &[0, 10, 20, 30]), i64t(&[1], &[8])]);
+    assert_eq!(t.data, conform_ir::TensorData::I32(vec![0, 4, 10, 15, 20, 25, 30, 30]));
+}

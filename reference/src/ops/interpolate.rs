@@ -20,13 +20,14 @@
 //!
 //! The Pillow modes (bilinear_pillow, bicubic_pillow) are not implemented and are refused.
 
+use super::movement::convert::convert_data;
 use super::movement::data::{
     checked_count, float_tensor, float_values, input, int_values, norm_axis, per_axis_positions, take, take_or_fill,
     tensor_like, zero_like,
 };
 use super::{OpCtx, OpResult};
 use crate::error::{op_err, RefError};
-use conform_ir::{Node, Tensor};
+use conform_ir::{ElementType, Node, Tensor};
 
 /// Evaluates the ops of this family; `None` for any other op type.
 pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
@@ -209,7 +210,11 @@ fn interpolate_op(node: &Node, inputs: &[&Tensor], version: Version) -> Result<T
             return tensor_like(node, x, out_shape, take(&padded_data, &idx));
         }
         Mode::Linear | Mode::LinearOnnx | Mode::Cubic => {
-            let xv = float_values(node, x, "Interpolate data (linear and cubic modes)")?;
+            if x.element_type == ElementType::Boolean {
+                return Err(op_err(node, "Interpolate: boolean data needs nearest mode"));
+            }
+            // Integer data (u8, i8, i32 in OpenVINO) is read as f32, like `static_cast<float>`.
+            let xv = x.to_f32_vec();
             let padded_values: Vec<f32> = pad_positions.iter().map(|p| p.map_or(0.0, |i| xv[i])).collect();
             match attrs.mode {
                 Mode::Linear => linear(node, &geo, &attrs, &padded_values)?,
@@ -218,7 +223,14 @@ fn interpolate_op(node: &Node, inputs: &[&Tensor], version: Version) -> Result<T
             }
         }
     };
-    float_tensor(node, x.element_type, out_shape, y)
+    if x.element_type.is_float() {
+        return float_tensor(node, x.element_type, out_shape, y);
+    }
+    // Integer outputs: linear rounds (`std::round`, halves away from zero) before the cast, the
+    // other modes cast directly (`static_cast<T>(sum)`, truncation).
+    let y: Vec<f32> = if attrs.mode == Mode::Linear { y.into_iter().map(f32::round).collect() } else { y };
+    let as_f32 = Tensor::from_f32(out_shape.clone(), y).map_err(|e| op_err(node, e.to_string()))?;
+    tensor_like(node, x, out_shape, convert_data(&as_f32, x.element_type))
 }
 
 /// Shapes, interpolated axes and their scales (one per axis, in `axes` order).
