@@ -7,8 +7,9 @@
 //!   need (`ceil(n·bits/8)`), identical blobs written once (`ConstantWriter::write` deduplicates by
 //!   content), no padding;
 //! * tensor names joined with `,`, a comma inside a name escaped as `\,` (`escape_delim`);
-//! * edges sorted by producer layer id (`create_edge_mapping` sorts by `from_layer`; we sort
-//!   stably, consumers in layer order, inputs in port order, where OpenVINO's sort is unstable);
+//! * edges sorted by producer layer id (`create_edge_mapping` sorts by `from_layer` with the
+//!   unstable `std::sort`; [`libstdcxx_sort`] replays it, so even edges sharing a producer come
+//!   out in OpenVINO's order: every v11 corpus IR is reproduced byte for byte);
 //! * dynamic port dims as `-1` (OpenVINO's reader parses port dims as integers, so ranges are not
 //!   written there).
 //!
@@ -38,6 +39,13 @@ pub fn write_model_to_bytes(model: &Model) -> Result<(String, Vec<u8>), IrError>
     let mut written: HashMap<&[u8], u64> = HashMap::new();
     let mut const_pos: Vec<Option<(u64, u64)>> = vec![None; model.nodes().len()];
     for (i, node) in model.nodes().iter().enumerate() {
+        if node.is_const() && node.constant.is_none() {
+            return Err(IrError::Layer {
+                path: path.clone(),
+                layer: node.layer_ref(),
+                message: "a Const layer without data (no view into the weights)".into(),
+            });
+        }
         let Some(view) = node.constant else { continue };
         let err =
             |message: String| IrError::Weights { path: path.with_extension("bin"), layer: node.layer_ref(), message };
@@ -74,19 +82,22 @@ pub fn write_model_to_bytes(model: &Model) -> Result<(String, Vec<u8>), IrError>
     }
     x.push_str("\t</layers>\n");
 
-    // Edges in the pre-sort order of `create_edge_mapping` (consumers in layer order, inputs in
-    // order), then stably sorted by the producer's layer id.
-    let mut edges: Vec<(u64, u32, u64, u32)> = Vec::with_capacity(model.edges().len());
+    // Edges in the order `create_edge_mapping` builds them: consumers in `get_ordered_ops()` order
+    // (the order OpenVINO numbered the layers in, so by layer id), each consumer's inputs in
+    // order; then sorted by producer layer id with the same algorithm OpenVINO's (libstdc++)
+    // `std::sort` runs, so that edges sharing a producer come out in OpenVINO's order too.
+    let mut edges: Vec<(u64, u32, u64, u32, usize)> = Vec::with_capacity(model.edges().len());
     for (c, node) in model.nodes().iter().enumerate() {
         for (k, port) in node.inputs.iter().enumerate() {
             let (p, o) = model.source_of(c, k);
             let producer = model.node(p);
-            edges.push((layer_id(producer, &path)?, producer.outputs[o].id, layer_id(node, &path)?, port.id));
+            edges.push((layer_id(producer, &path)?, producer.outputs[o].id, layer_id(node, &path)?, port.id, k));
         }
     }
-    edges.sort_by_key(|e| e.0);
+    edges.sort_by_key(|e| (e.2, e.4));
+    libstdcxx_sort(&mut edges, |a, b| a.0 < b.0);
     x.push_str("\t<edges>\n");
-    for (fl, fp, tl, tp) in edges {
+    for (fl, fp, tl, tp, _) in edges {
         let _ = writeln!(x, "\t\t<edge from-layer=\"{fl}\" from-port=\"{fp}\" to-layer=\"{tl}\" to-port=\"{tp}\" />");
     }
     x.push_str("\t</edges>\n");
@@ -95,6 +106,87 @@ pub fn write_model_to_bytes(model: &Model) -> Result<(String, Vec<u8>), IrError>
     }
     x.push_str("</net>\n");
     Ok((x, bin))
+}
+
+/// libstdc++'s `std::sort` (introsort: median-of-three quicksort down to runs of 16, then
+/// insertion sort), step for step, so that elements comparing equal end up where OpenVINO's
+/// serializer puts them. When the recursion depth limit is reached libstdc++ switches to heap sort;
+/// this falls back to a stable sort of that range instead (never reached by edge lists sorted on
+/// a key with many distinct values).
+pub fn libstdcxx_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool + Copy) {
+    const THRESHOLD: usize = 16;
+    fn introsort_loop<T>(v: &mut [T], mut depth: u32, less: impl Fn(&T, &T) -> bool + Copy) {
+        let mut last = v.len();
+        while last > THRESHOLD {
+            if depth == 0 {
+                v[..last].sort_by(|a, b| {
+                    if less(a, b) {
+                        std::cmp::Ordering::Less
+                    } else if less(b, a) {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                });
+                return;
+            }
+            depth -= 1;
+            // __unguarded_partition_pivot: median of v[1], v[mid], v[last-1] moved to v[0].
+            let mid = last / 2;
+            let (a, b, c) = (1, mid, last - 1);
+            let pick = if less(&v[a], &v[b]) {
+                if less(&v[b], &v[c]) {
+                    b
+                } else if less(&v[a], &v[c]) {
+                    c
+                } else {
+                    a
+                }
+            } else if less(&v[a], &v[c]) {
+                a
+            } else if less(&v[b], &v[c]) {
+                c
+            } else {
+                b
+            };
+            v.swap(0, pick);
+            // __unguarded_partition(first + 1, last, pivot = first).
+            let (mut lo, mut hi) = (1, last);
+            let cut = loop {
+                while less(&v[lo], &v[0]) {
+                    lo += 1;
+                }
+                hi -= 1;
+                while less(&v[0], &v[hi]) {
+                    hi -= 1;
+                }
+                if lo >= hi {
+                    break lo;
+                }
+                v.swap(lo, hi);
+                lo += 1;
+            };
+            introsort_loop(&mut v[cut..last], depth, less);
+            last = cut;
+        }
+    }
+    // __unguarded_linear_insert: moves v[i] left past every element it is less than.
+    fn linear_insert<T>(v: &mut [T], mut i: usize, less: impl Fn(&T, &T) -> bool) {
+        while i > 0 && less(&v[i], &v[i - 1]) {
+            v.swap(i, i - 1);
+            i -= 1;
+        }
+    }
+    let n = v.len();
+    if n < 2 {
+        return;
+    }
+    let depth = 2 * (usize::BITS - 1 - n.leading_zeros());
+    introsort_loop(v, depth, less);
+    // __final_insertion_sort: insertion sort, unguarded past the first 16 (same result).
+    for i in 1..n {
+        linear_insert(v, i, less);
+    }
 }
 
 fn layer_id(node: &Node, path: &Path) -> Result<u64, IrError> {
