@@ -171,3 +171,40 @@ fn whole_models_through_the_fallback_match_the_reference() {
     }
     assert!(models >= 40, "only {models} models compared");
 }
+
+/// Timing, not a check (run with `--release -- --ignored --nocapture`): per corpus model, the
+/// median of 5 whole-model runs through the fallback kernels alone versus the reference's FP32
+/// interpreter, with the rayon pool's default thread count.
+#[test]
+#[ignore]
+fn fallback_speed_against_the_reference() {
+    use std::time::Instant;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    for dir in corpus_dirs() {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !(name.contains("ppocrv4") || name.contains("mp_face") || name.contains("silero") || name.contains("gconv"))
+        {
+            continue;
+        }
+        let model = read_model(&dir.join("model.xml")).expect("model");
+        let inputs: Vec<_> = (0..model.parameters().len())
+            .map(|i| read_npy(&dir.join(format!("input_{i}.npy"))).expect("input"))
+            .collect();
+        let opts = RunOptions { mode: Mode::Fp32, ..RunOptions::default() };
+        let mut tf = Vec::new();
+        let mut tr = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            std::hint::black_box(run_fallback_only(&model, &inputs));
+            tf.push(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            std::hint::black_box(run(&model, &inputs, &opts).expect("reference"));
+            tr.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let (f, r) = (median(tf), median(tr));
+        eprintln!("{name}: fallback {f:.2} ms, reference {r:.2} ms ({:.1}x)", r / f);
+    }
+}
