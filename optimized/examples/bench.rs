@@ -9,7 +9,12 @@ fn main() {
     let mut isa: Option<String> = None;
     let mut reps = 51usize;
     let mut path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/shapes.json"));
+    let mut json = false;
     while let Some(a) = args.next() {
+        if a == "--json" {
+            json = true;
+            continue;
+        }
         let v = args.next().unwrap_or_default();
         match a.as_str() {
             "--threads" => threads = v.parse().unwrap_or(1),
@@ -23,6 +28,7 @@ fn main() {
         }
     }
     match optimized::bench::run_bench(&path, isa.as_deref(), threads, reps) {
+        Ok(r) if json => println!("{}", r.to_json()),
         Ok(r) => {
             println!("{:<24} {:>3} {:>11} {:>10} {:>10} {:>10} {:>8} {:>7}", "workload", "thr", "isa", "median_us", "min_us", "max_us", "GOPS", "%peak");
             for w in &r.workloads {
