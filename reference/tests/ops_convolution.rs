@@ -221,3 +221,22 @@ fn huge_attributes_give_errors_not_aborts() {
     let a = [("kernel", "1000000000000"), ("strides", "1"), ("pads_begin", "1000000000000"), ("pads_end", "0")];
     assert!(eval_op("MaxPool", "opset1", &a, &[f(&[1, 1, 1], &[1.])], 1).is_err());
 }
+
+#[test]
+fn group_backprop_data() {
+    // G = 2, one input and one output channel per group, k = 2, stride 2: each group is a
+    // transposed convolution of its own channel: ch0 x = [1,2], w0 = [1,10] -> [1,10,2,20];
+    // ch1 x = [3,4], w1 = [100,1000] -> [300,3000,400,4000].
+    let (s, y) = run1(
+        "GroupConvolutionBackpropData",
+        "opset1",
+        &[("strides", "2"), ("dilations", "1"), ("pads_begin", "0"), ("pads_end", "0")],
+        &[f(&[1, 2, 2], &[1., 2., 3., 4.]), f(&[2, 1, 1, 2], &[1., 10., 100., 1000.])],
+    );
+    assert_eq!(s, vec![1, 2, 4]);
+    assert_bits(&y, &[1., 10., 2., 20., 300., 3000., 400., 4000.]);
+    // 3 channels cannot split into 2 groups of 1.
+    let a = [("strides", "1"), ("dilations", "1"), ("pads_begin", "0"), ("pads_end", "0")];
+    let ins = [f(&[1, 3, 1], &[0.; 3]), f(&[2, 1, 1, 1], &[0.; 2])];
+    assert!(eval_op("GroupConvolutionBackpropData", "opset1", &a, &ins, 1).is_err());
+}

@@ -1,4 +1,5 @@
-//! Convolution-1, GroupConvolution-1 and ConvolutionBackpropData-1 over 1, 2 or 3 spatial axes, in
+//! Convolution-1, GroupConvolution-1, ConvolutionBackpropData-1 and GroupConvolutionBackpropData-1
+//! over 1, 2 or 3 spatial axes, in
 //! f32 with the accumulation order of FP32.md (that of `ov::reference::convolution` and
 //! `ov::reference::convolution_backprop_in`).
 //!
@@ -16,7 +17,8 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
     match ctx.node.op_type.as_str() {
         "Convolution" => Some(forward::<f32>(ctx, false)),
         "GroupConvolution" => Some(forward::<f32>(ctx, true)),
-        "ConvolutionBackpropData" => Some(backprop_data::<f32>(ctx)),
+        "ConvolutionBackpropData" => Some(backprop_data::<f32>(ctx, false)),
+        "GroupConvolutionBackpropData" => Some(backprop_data::<f32>(ctx, true)),
         _ => None,
     }
 }
@@ -29,7 +31,8 @@ pub fn evaluate_f64_accumulation(ctx: &OpCtx<'_>) -> OpResult {
     match ctx.node.op_type.as_str() {
         "Convolution" => Some(forward::<f64>(ctx, false)),
         "GroupConvolution" => Some(forward::<f64>(ctx, true)),
-        "ConvolutionBackpropData" => Some(backprop_data::<f64>(ctx)),
+        "ConvolutionBackpropData" => Some(backprop_data::<f64>(ctx, false)),
+        "GroupConvolutionBackpropData" => Some(backprop_data::<f64>(ctx, true)),
         _ => None,
     }
 }
@@ -303,18 +306,24 @@ pub fn backprop_axis(
 /// reverse row-major order of the original kernel (kd, kh, kw descending). The zeros OpenVINO
 /// inserts between strided inputs add `0·w = ±0`, which never changes a sum that starts at `+0`
 /// (finite weights), so they are skipped here.
-fn backprop_data<A: Accumulator>(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+///
+/// GroupConvolutionBackpropData-1 (`grouped`): filter `[G, Ci/G, Co/G, k…]`, each group as above
+/// on its own channels (as `ov::reference::group_convolution_backprop_data`, one call per group).
+fn backprop_data<A: Accumulator>(ctx: &OpCtx<'_>, grouped: bool) -> Result<Vec<Tensor>, RefError> {
     let node = ctx.node;
     let (x, w) = (input(ctx, 0, "2 or 3")?, input(ctx, 1, "2 or 3")?);
     let n_sp = spatial_rank(node, x)?;
-    if w.shape.len() != n_sp + 2 {
+    let lead = if grouped { 3 } else { 2 };
+    if w.shape.len() != n_sp + lead {
         return Err(op_err(node, format!("filter of rank {} for data of rank {}", w.shape.len(), n_sp + 2)));
     }
+    let (groups, cig, cog) = if grouped { (w.shape[0], w.shape[1], w.shape[2]) } else { (1, w.shape[0], w.shape[1]) };
     let (batch, ci) = (x.shape[0], x.shape[1]);
-    if w.shape[0] != ci {
-        return Err(op_err(node, format!("data has {ci} channels, the filter expects {}", w.shape[0])));
+    if groups == 0 || groups.checked_mul(cig) != Some(ci) {
+        return Err(op_err(node, format!("data has {ci} channels, the filter expects {groups} groups of {cig}")));
     }
-    let co = w.shape[1];
+    let co = groups.checked_mul(cog).ok_or_else(|| op_err(node, "output channels overflow"))?;
+    let kernel: Vec<usize> = w.shape[lead..].to_vec();
     let a = spatial_attrs(node, n_sp)?;
     let output_padding = node.attr_usize_list_or("output_padding", vec![0; n_sp])?;
     if output_padding.len() != n_sp {
@@ -335,7 +344,7 @@ fn backprop_data<A: Accumulator>(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefErro
         let pads = (a.pads_begin.get(i).copied().unwrap_or(0), a.pads_end.get(i).copied().unwrap_or(0));
         let ax = backprop_axis(
             x.shape[2 + i],
-            w.shape[2 + i],
+            kernel[i],
             a.strides[i],
             a.dilations[i],
             pads,
@@ -376,13 +385,14 @@ fn backprop_data<A: Accumulator>(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefErro
     let k_sp = k3[0] * k3[1] * k3[2];
     for n in 0..batch {
         for o in 0..co {
+            let (g, og) = (o / cog, o % cog);
             for pd in 0..ax3[0].output {
                 for ph in 0..ax3[1].output {
                     for pw in 0..ax3[2].output {
                         let mut acc = A::ZERO;
-                        for c in 0..ci {
-                            let x_c = (n * ci + c) * in_sp;
-                            let w_c = (c * co + o) * k_sp;
+                        for c in 0..cig {
+                            let x_c = (n * ci + g * cig + c) * in_sp;
+                            let w_c = ((g * cig + c) * cog + og) * k_sp;
                             for kd in (0..k3[0]).rev() {
                                 let Some(id) = taps[0][pd * k3[0] + kd] else { continue };
                                 for kh in (0..k3[1]).rev() {
