@@ -373,7 +373,8 @@ impl Ctx {
             };
             v.push(x);
         }
-        Tensor::from_f32(shape.to_vec(), v).unwrap_or_else(|_| Tensor::from_f32(vec![n], vec![0.0; n]).unwrap_or_else(|_| unreachable!()))
+        // The length is the shape's element count by construction.
+        Tensor { element_type: ElementType::F32, shape: shape.to_vec(), data: conform_ir::TensorData::F32(v) }
     }
 
     fn act_fq(&mut self, x: usize, shape: &[usize], q: &ActQ) -> usize {
@@ -503,8 +504,7 @@ impl Ctx {
                 let sub = self.regime != Regime::Extremes && self.rng.int(0, 1) == 0;
                 let zp: Vec<i32> = (0..ch).map(|_| if sub { self.rng.int(-3, 3) as i32 } else { 0 }).collect();
                 // Keep q − zp inside i8 (INT8.md rule 3): repair, don't reject.
-                let raw: Vec<i8> =
-                    (0..total).map(|e| (q[e] + zp[chan(e)]).clamp(-128, 127) as i8).collect();
+                let raw: Vec<i8> = (0..total).map(|e| (q[e] + zp[chan(e)]).clamp(-128, 127) as i8).collect();
                 let bytes: Vec<u8> = raw.iter().map(|&v| v as u8).collect();
                 let c = self.b.constant(ElementType::I8, shape, &bytes);
                 let cv = self.b.op("Convert", &[("destination_type", "f32".into())], &[(c, 0)], &[shape.to_vec()]);
@@ -516,7 +516,8 @@ impl Ctx {
                     cv
                 };
                 let sc = self.b.const_f32(&rs, &s);
-                let m = self.b.op("Multiply", &[("auto_broadcast", "numpy".into())], &[(x, 0), (sc, 0)], &[shape.to_vec()]);
+                let m =
+                    self.b.op("Multiply", &[("auto_broadcast", "numpy".into())], &[(x, 0), (sc, 0)], &[shape.to_vec()]);
                 (m, None)
             }
         }
@@ -541,7 +542,12 @@ impl Ctx {
             }
             2 => {
                 let (lo, hi) = (self.f(-1.0, 0.0), self.f(0.1, 2.0));
-                last = self.b.op("Clamp", &[("min", lo.to_string()), ("max", hi.to_string())], &[(last, 0)], &[shape.to_vec()]);
+                last = self.b.op(
+                    "Clamp",
+                    &[("min", lo.to_string()), ("max", hi.to_string())],
+                    &[(last, 0)],
+                    &[shape.to_vec()],
+                );
                 self.descr.push(format!("clamp[{lo},{hi}]"));
             }
             _ => {}
@@ -562,7 +568,8 @@ fn out_dim(i: usize, k: usize, s: usize, pb: usize, pe: usize) -> usize {
 /// Builds the case a spec describes. Never fails for any spec the strategy produces; an error
 /// here is a generator bug (reported as such by the campaign).
 pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
-    let mut c = Ctx { b: Builder::new(), rng: Rng::new(spec.seed), regime: spec.regime, special: false, descr: Vec::new() };
+    let mut c =
+        Ctx { b: Builder::new(), rng: Rng::new(spec.seed), regime: spec.regime, special: false, descr: Vec::new() };
     let levels = ACT_LEVELS[spec.act_levels % ACT_LEVELS.len()];
     let mut expect = Vec::new();
     let mut inputs = Vec::new();
@@ -626,7 +633,11 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
                 let q2 = c.act_q(256, false);
                 let fq2 = c.act_fq(p2, &bs, &q2);
                 inputs.push(c.data(&bs, &q2));
-                if q.valid() && q2.zero_point_fractional() && q.zero_point_fractional() && ACT_LEVELS[spec.act_levels % ACT_LEVELS.len()] >= 255 {
+                if q.valid()
+                    && q2.zero_point_fractional()
+                    && q.zero_point_fractional()
+                    && ACT_LEVELS[spec.act_levels % ACT_LEVELS.len()] >= 255
+                {
                     wfb = Some("two-fractional-zero-points");
                 }
                 c.descr.push("act×act".into());
@@ -680,7 +691,12 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
             }
             let mut ins = vec![(last, 0)];
             ins.extend(rng_ids);
-            last = c.b.op("FakeQuantize", &[("levels", "256".into()), ("auto_broadcast", "numpy".into())], &ins, &[shape.clone()]);
+            last = c.b.op(
+                "FakeQuantize",
+                &[("levels", "256".into()), ("auto_broadcast", "numpy".into())],
+                &ins,
+                &[shape.clone()],
+            );
             c.descr.push(format!("fq-tail ranges{:?}", spec.range_shape));
         }
         Tail::MaxPool | Tail::AvgPool if conv && shape[2] >= 2 && shape[3] >= 2 => {
