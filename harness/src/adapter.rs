@@ -222,7 +222,12 @@ impl Engine for AdapterEngine {
         let out = dir.join("out");
         let reply = self.call(serde_json::json!({"model": model.path, "inputs": paths, "out": out}))?;
         if reply["ok"] != true {
-            return Err(EngineError::Failed(reply["error"].as_str().unwrap_or("unknown error").to_string()));
+            let error = reply["error"].as_str().unwrap_or("unknown error").to_string();
+            // Nodes the engine has no implementation for: a limit of the engine, not a finding.
+            if reply.get("not_covered").is_some() {
+                return Err(EngineError::Cannot(error));
+            }
+            return Err(EngineError::Failed(error));
         }
         let outputs: Vec<PathBuf> = reply["outputs"]
             .as_array()
@@ -263,4 +268,19 @@ pub fn openvino_cpu(options: &[(String, String)], timeout: Duration) -> Result<A
         name = format!("{name}:{}", o.join(","));
     }
     Ok(AdapterConfig { name, program: python(), args, env, timeout })
+}
+
+/// The adapter configuration of `openvino-reference`: OpenVINO's reference implementations run
+/// node by node (`Node.evaluate`), no plugin; it takes no options.
+pub fn openvino_reference(options: &[(String, String)], timeout: Duration) -> Result<AdapterConfig, String> {
+    if let Some((k, v)) = options.first() {
+        return Err(format!("openvino-reference takes no options (got `{k}={v}`)"));
+    }
+    Ok(AdapterConfig {
+        name: "openvino-reference".into(),
+        program: python(),
+        args: vec![tool("ov_run.py").display().to_string(), "--serve".into(), "--reference".into()],
+        env: Vec::new(),
+        timeout,
+    })
 }

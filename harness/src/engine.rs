@@ -231,18 +231,16 @@ pub fn optimized_variants(isa: Option<&str>) -> Result<Vec<String>, EngineError>
 /// Starts an external engine's adapter and checks that it answers (`Cannot` when it is not
 /// usable here: no Python, no `openvino` package, an unknown option).
 pub fn build_external(name: &str, options: &[(String, String)]) -> Result<crate::adapter::AdapterEngine, EngineError> {
-    match name {
-        "openvino-cpu" => {
-            let timeout = std::time::Duration::from_secs(EXTERNAL_TIMEOUT_S);
-            let config = crate::adapter::openvino_cpu(options, timeout).map_err(EngineError::Cannot)?;
-            let mut e = crate::adapter::AdapterEngine::new(config);
-            e.probe()?;
-            Ok(e)
-        }
-        _ => Err(EngineError::Cannot(format!(
-            "the {name} adapter (node-by-node Node.evaluate) is not in this build yet"
-        ))),
+    let timeout = std::time::Duration::from_secs(EXTERNAL_TIMEOUT_S);
+    let config = match name {
+        "openvino-cpu" => crate::adapter::openvino_cpu(options, timeout),
+        "openvino-reference" => crate::adapter::openvino_reference(options, timeout),
+        _ => Err(format!("no adapter for the engine {name}")),
     }
+    .map_err(EngineError::Cannot)?;
+    let mut e = crate::adapter::AdapterEngine::new(config);
+    e.probe()?;
+    Ok(e)
 }
 
 /// Builds the engine a spec names, or says why it is not available. `optimized` without a

@@ -189,3 +189,44 @@ fn check_with_openvino_cpu_reproduces_the_recorded_outputs() {
         .collect();
     assert_eq!(statuses, vec!["PASSED", "PASSED"], "{text}");
 }
+
+/// `--engine openvino-reference` evaluates the model node by node with OpenVINO's own reference
+/// code: the reference in FP32 matches it bit for bit on a FakeQuantize-and-MatMul case, and a
+/// model with a Convolution (which OpenVINO cannot evaluate) is SKIPPED naming the node.
+#[test]
+fn check_with_openvino_reference_is_bit_exact_or_names_uncovered_nodes() {
+    if let Some(why) = openvino_missing() {
+        skip_or_fail(&why);
+        return;
+    }
+    let json = std::env::temp_dir().join(format!("conform-ov-ref-{}.json", std::process::id()));
+    let o = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .current_dir(repo())
+        .env("CONFORM_PYTHON", python())
+        .args(["check", "corpus/matmul_fc_relu__legacy", "corpus/conv_s2_asympad_relu__mo_u8"])
+        .args(["--engine", "openvino-reference", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run conform: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+    let _ = std::fs::remove_file(&json);
+    let find = |case: &str| -> serde_json::Value {
+        r["cases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["case"] == case)
+            .flat_map(|c| c["checks"].as_array().cloned().unwrap_or_default())
+            .find(|k| k["check"] == "fp32-vs-openvino-reference")
+            .unwrap_or_default()
+    };
+    let mm = find("matmul_fc_relu__legacy");
+    assert_eq!(mm["status"], "PASSED", "{text}");
+    assert_eq!(mm["max_ulp"], 0);
+    let conv = find("conv_s2_asympad_relu__mo_u8");
+    assert_eq!(conv["status"], "SKIPPED", "{text}");
+    assert!(conv["detail"].as_str().is_some_and(|d| d.contains("Convolution")), "{text}");
+}

@@ -288,16 +288,21 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
             }
             EngineSpec::External { .. } => {
                 let adapter = config.external.get(idx).cloned().flatten();
-                checks.push(external_check(c, spec, adapter, why.as_deref(), mref, &inputs));
+                checks.push(external_check(c, spec, adapter, why.as_deref(), mref, &inputs, config.max_memory));
             }
         }
     }
     done(checks, false)
 }
 
-/// The check of an external engine: `openvino-cpu` in its default configuration against the
-/// outputs the corpus recorded from the same plugin and configuration (`cpu_K.npy`), bit for bit —
-/// a plugin build that computes differently from the recorded release shows here.
+/// The check of an external engine.
+///
+/// - `openvino-cpu`, in its default configuration, against the outputs the corpus recorded from
+///   the same plugin and configuration (`cpu_K.npy`), bit for bit (`vs-recorded-cpu`): a plugin
+///   build that computes differently from the recorded release shows here.
+/// - `openvino-reference` (OpenVINO's `Node.evaluate`, node by node) against the reference in FP32,
+///   bit for bit (`fp32-vs-openvino-reference`); a model with a node OpenVINO cannot evaluate
+///   (Convolution, GroupConvolution, AvgPool, ...) is SKIPPED, naming the nodes.
 fn external_check(
     c: &Case,
     spec: &EngineSpec,
@@ -305,32 +310,54 @@ fn external_check(
     why: Option<&str>,
     model: ModelRef<'_>,
     inputs: &[Tensor],
+    max_memory: Option<u64>,
 ) -> CheckResult {
-    const CHECK: &str = "vs-recorded-cpu";
-    let engines = vec![spec.to_string(), "openvino-cpu (cpu_K.npy)".to_string()];
-    let Some(adapter) = adapter else {
-        return CheckResult::skipped(CHECK, engines, why.unwrap_or("the engine is not available").to_string());
+    let EngineSpec::External { name, options } = spec else {
+        return CheckResult::skipped("external", vec![spec.to_string()], "not an external engine");
     };
-    let default_config =
-        matches!(spec, EngineSpec::External { name, options } if name == "openvino-cpu" && options.is_empty());
-    if !default_config {
+    let reference = name == "openvino-reference";
+    let check = if reference { "fp32-vs-openvino-reference" } else { "vs-recorded-cpu" };
+    let engines = if reference {
+        vec!["reference:fp32".to_string(), spec.to_string()]
+    } else {
+        vec![spec.to_string(), "openvino-cpu (cpu_K.npy)".to_string()]
+    };
+    let Some(adapter) = adapter else {
+        return CheckResult::skipped(check, engines, why.unwrap_or("the engine is not available").to_string());
+    };
+    let Ok(mut engine) = adapter.lock() else {
+        return CheckResult::skipped(check, engines, "the adapter is unusable after an earlier failure");
+    };
+    if reference {
+        let expected = match engine.run(model, inputs) {
+            Ok(out) => out,
+            Err(EngineError::Cannot(why)) => return CheckResult::skipped(check, engines, why),
+            Err(EngineError::Failed(why)) => {
+                let mut r = CheckResult::new(check, engines, Status::Failed, format!("openvino-reference: {why}"));
+                r.classification = Some("engine-error".into());
+                return r;
+            }
+        };
+        let mut ours = ReferenceEngine { mode: Mode::Fp32, max_memory };
+        let mut r = oracle::bit_exact_check(check, model, inputs, &expected, &mut ours);
+        r.engines = engines;
+        return r;
+    }
+    if !options.is_empty() {
         return CheckResult::skipped(
-            CHECK,
+            check,
             engines,
             "the recorded outputs are for openvino-cpu's default configuration",
         );
     }
     if c.cpu.is_empty() {
-        return CheckResult::skipped(CHECK, engines, "the case has no recorded cpu_K.npy outputs");
+        return CheckResult::skipped(check, engines, "the case has no recorded cpu_K.npy outputs");
     }
     let expected = match c.cpu.iter().map(|p| load::npy(p)).collect::<Result<Vec<_>, _>>() {
         Ok(e) => e,
-        Err(e) => return bad(CHECK, e.to_string()),
+        Err(e) => return bad(check, e.to_string()),
     };
-    let Ok(mut engine) = adapter.lock() else {
-        return CheckResult::skipped(CHECK, engines, "the adapter is unusable after an earlier failure");
-    };
-    let mut r = oracle::bit_exact_check(CHECK, model, inputs, &expected, &mut *engine);
+    let mut r = oracle::bit_exact_check(check, model, inputs, &expected, &mut *engine);
     r.engines = engines;
     if r.status == Status::Failed && r.classification.as_deref() == Some("bug") {
         // Same plugin, same configuration: a difference means the plugin (or the CPU's kernel
