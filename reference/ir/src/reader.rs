@@ -11,6 +11,14 @@
 //! * a Const needs `offset + size <= len(.bin)` and `size >= ceil(n·bits/8)`;
 //! * versions 10 and 11 are read (`FrontEnd::supported_impl`: `version >= 10 && version <= 11`).
 //!
+//! How v10 differs, in OpenVINO's reader: layer and port `<rt_info>` are read only for v11
+//! (`if (m_version > 10)` in `create_node`), and a v10 file without a model `<rt_info>` has its
+//! legacy `<meta_data>` / `<quantization_parameters>` sections read instead. This reader keeps any
+//! `<rt_info>` verbatim for both versions and ignores the legacy sections (metadata, not
+//! semantics); it refuses the legacy `<pre-process>` section, which would change the results.
+//! OpenVINO drops layers from which no Result is reachable (its DFS starts at the Results); this
+//! reader keeps them, so that nothing in the file is silently lost.
+//!
 //! Unknown op types parse as ordinary (opaque) nodes. Every error names the file and the layer or
 //! the XML byte position, and what was expected. Nothing is allocated from a number in the file
 //! before that number is checked against the file's size or a limit.

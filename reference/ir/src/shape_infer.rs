@@ -376,7 +376,7 @@ impl Ctx<'_> {
     }
 
     fn deconvolution(&self, ins: &[Vec<usize>]) -> R<Option<Vec<usize>>> {
-        let (x, w) = (&ins[0], ins.get(1).ok_or("filters missing")?);
+        let (x, w) = (ins.first().ok_or("data missing")?, ins.get(1).ok_or("filters missing")?);
         let n = x.len().checked_sub(2).ok_or("data rank below 2")?;
         if w.len() != n + 2 || w[0] != x[1] {
             return Err(format!("filters {w:?} do not match data {x:?}"));
@@ -393,6 +393,9 @@ impl Ctx<'_> {
         let pb = self.attr_list_or("pads_begin", n, 0)?;
         let pe = self.attr_list_or("pads_end", n, 0)?;
         let op = self.attr_list_or("output_padding", n, 0)?;
+        if [s.len(), d.len(), pb.len(), pe.len(), op.len()].iter().any(|&l| l != n) {
+            return Err("strides, dilations, pads and output_padding must have one value per spatial axis".into());
+        }
         let auto_pad = self.node.attr("auto_pad").map(str::trim).unwrap_or("explicit");
         for a in 0..n {
             let (s, d, op) = (i128::from(s[a]), i128::from(d[a]), i128::from(op[a]));

@@ -129,6 +129,21 @@ fn undefined_entity() {
 }
 
 #[test]
+fn entity_expansion_bomb() {
+    // "Billion laughs": entities declared in a DOCTYPE are never expanded, so the first use is an
+    // unknown entity, found at once and without memory growth.
+    let mut dtd = String::from("<!DOCTYPE net [<!ENTITY lol \"lol\">");
+    for k in 1..10 {
+        let prev = if k == 1 { "lol".to_string() } else { format!("lol{}", k - 1) };
+        dtd.push_str(&format!("<!ENTITY lol{k} \"{}\">", format!("&{prev};").repeat(10)));
+    }
+    dtd.push_str("]>\n");
+    let xml = with("name=\"add\"", "name=\"&lol9;\"").replacen("<net ", &format!("{dtd}<net "), 1);
+    let e = err_of(read(&xml), &["lol9"]);
+    assert!(matches!(e, IrError::Xml { .. }), "{e:?}");
+}
+
+#[test]
 fn duplicate_xml_attribute() {
     let e = err_of(
         read(&with("<data auto_broadcast=\"numpy\" />", "<data auto_broadcast=\"numpy\" auto_broadcast=\"none\" />")),

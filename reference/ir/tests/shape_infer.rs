@@ -72,3 +72,25 @@ fn declared_shapes_of_the_corpus_are_consistent_and_a_wrong_one_is_named() {
     let msg = e.to_string();
     assert!(msg.contains("(ReLU)") && msg.contains("[1,16,7,8]") && msg.contains("[1, 16, 7, 7]"), "{msg}");
 }
+
+#[test]
+fn hostile_attributes_give_errors_not_panics() {
+    use conform_ir::read_model_from_bytes;
+    // A ConvolutionBackpropData with a one-value `strides` for two spatial axes, and zero strides
+    // on a Convolution: typed errors naming the layer.
+    let dir = common::corpus_dir();
+    let cases = [
+        ("ppocrv4_det__expanded", "type=\"ConvolutionBackpropData\"", "strides=\"2, 2\"", "strides=\"2\""),
+        ("conv_s2_asympad_relu__expanded", "type=\"Convolution\"", "strides=\"2, 2\"", "strides=\"0, 2\""),
+    ];
+    for (case, op, from, to) in cases {
+        let src = dir.join(case).join("model.xml");
+        let text = std::fs::read_to_string(&src).unwrap();
+        let at = text.find(op).unwrap();
+        let rel = text[at..].find(from).unwrap();
+        let bad = format!("{}{}{}", &text[..at + rel], to, &text[at + rel + from.len()..]);
+        let m = read_model_from_bytes(bad.as_bytes(), std::fs::read(src.with_extension("bin")).unwrap(), &src).unwrap();
+        let e = infer_shapes(&m).unwrap_err().to_string();
+        assert!(e.contains("shape inference") && e.contains(&op[6..op.len() - 1]), "{e}");
+    }
+}
