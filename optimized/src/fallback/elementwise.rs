@@ -445,7 +445,7 @@ fn sources(t: &Tensor) -> Vec<Src> {
 /// give the "integer indefinite" 0x8000_0000.
 fn cvtt32(x: f64) -> i32 {
     let t = x.trunc();
-    if t >= -2147483648.0 && t < 2147483648.0 {
+    if (-2147483648.0..2147483648.0).contains(&t) {
         t as i32
     } else {
         i32::MIN
@@ -455,7 +455,7 @@ fn cvtt32(x: f64) -> i32 {
 /// The same into a 64-bit register (indefinite value 0x8000_0000_0000_0000).
 fn cvtt64(x: f64) -> i64 {
     let t = x.trunc();
-    if t >= -9223372036854775808.0 && t < 9223372036854775808.0 {
+    if (-9223372036854775808.0..9223372036854775808.0).contains(&t) {
         t as i64
     } else {
         i64::MIN

@@ -238,6 +238,9 @@ impl Geo {
     }
 }
 
+/// The largest rank the weighted modes handle (their per-output scratch lives on the stack).
+const MAX_RANK: usize = 8;
+
 /// Row-major strides.
 fn strides(shape: &[usize]) -> Vec<usize> {
     super::broadcast::row_major_strides(shape)
@@ -254,7 +257,7 @@ fn smooth(
 ) -> Result<Vec<Tensor>, FallbackError> {
     let (x, _) = cx.f32_input(0)?;
     let rank = geo.padded.len();
-    if rank > 8 {
+    if rank > MAX_RANK {
         return Err(cx.err(format!("{mode} interpolation supports rank up to 8, not {rank}")));
     }
     if geo.padded.contains(&0) && !geo.out.contains(&0) {
@@ -271,8 +274,10 @@ fn smooth(
     let n = cx.count(&geo.out)?;
     let mut y = cx.zeros(n)?;
     let in_strides = strides(&geo.padded);
+    // Position of each axis in `axes` (None when not interpolated).
+    let axis_slot: Vec<Option<usize>> = (0..rank).map(|ax| geo.axes.iter().position(|&q| q == ax)).collect();
     let out_strides = strides(&geo.out);
-    let coord_of = |flat: usize, c: &mut Vec<usize>| {
+    let coord_of = |flat: usize, c: &mut [usize; MAX_RANK]| {
         for a in 0..rank {
             c[a] = (flat / out_strides[a]) % geo.out[a].max(1);
         }
@@ -293,17 +298,21 @@ fn smooth(
             let taps: Vec<usize> = r.iter().map(|&r| (2 * r + 1).max(0) as usize).collect();
             let ntaps = cx.count(&taps)?;
             y.par_iter_mut().enumerate().with_min_len(64).for_each(|(o, yv)| {
-                let mut oc = vec![0usize; rank];
+                let mut oc = [0usize; MAX_RANK];
                 coord_of(o, &mut oc);
-                let ic: Vec<f32> = (0..k).map(|i| geo.in_coord(i, oc[geo.axes[i]])).collect();
-                let icr: Vec<i64> = ic.iter().map(|&c| c.round() as i64).collect();
+                let mut ic = [0.0f32; MAX_RANK];
+                let mut icr = [0i64; MAX_RANK];
+                for i in 0..k {
+                    ic[i] = geo.in_coord(i, oc[geo.axes[i]]);
+                    icr[i] = ic[i].round() as i64;
+                }
                 let (mut summa, mut wsum) = (0.0f32, 0.0f32);
-                let mut idx = vec![0usize; k];
+                let mut idx = [0usize; MAX_RANK];
                 for _ in 0..ntaps {
                     let mut inside = true;
                     let mut pos = 0usize;
                     let mut w = prod_a;
-                    let mut coords = vec![0i64; k];
+                    let mut coords = [0i64; MAX_RANK];
                     for i in 0..k {
                         let c = idx[i] as i64 + icr[i] - r[i];
                         coords[i] = c;
@@ -317,7 +326,7 @@ fn smooth(
                             w *= tri;
                         }
                         for ax in 0..rank {
-                            let c = match geo.axes.iter().position(|&q| q == ax) {
+                            let c = match axis_slot[ax] {
                                 Some(i) => coords[i] as usize,
                                 None => oc[ax],
                             };
@@ -351,13 +360,13 @@ fn smooth(
             let sp: Vec<usize> = (first..rank).collect();
             let k = sp.len();
             y.par_iter_mut().enumerate().with_min_len(64).for_each(|(o, yv)| {
-                let mut oc = vec![0usize; rank];
+                let mut oc = [0usize; MAX_RANK];
                 coord_of(o, &mut oc);
-                let (mut i1, mut i2) = (vec![0usize; k], vec![0usize; k]);
-                let (mut d1, mut d2) = (vec![0.0f32; k], vec![0.0f32; k]);
+                let (mut i1, mut i2) = ([0usize; MAX_RANK], [0usize; MAX_RANK]);
+                let (mut d1, mut d2) = ([0.0f32; MAX_RANK], [0.0f32; MAX_RANK]);
                 for (j, &ax) in sp.iter().enumerate() {
                     let len = geo.padded[ax];
-                    let i = geo.axes.iter().position(|&q| q == ax).unwrap_or(0);
+                    let i = axis_slot[ax].unwrap_or(0);
                     let c = geo.in_coord(i, oc[ax]);
                     // std::max(0.0f, std::min(c, len − 1)).
                     let hi = (len as i64 - 1) as f32;
@@ -386,7 +395,7 @@ fn smooth(
                     let p = corners - 1 - nn;
                     let mut pos = 0usize;
                     for ax in 0..rank {
-                        let c = match sp.iter().position(|&q| q == ax) {
+                        let c = match ax.checked_sub(first) {
                             Some(j) => {
                                 if p & (1 << (k - 1 - j)) != 0 {
                                     i1[j]
@@ -408,22 +417,22 @@ fn smooth(
             let k = geo.axes.len();
             let ntaps = cx.count(&vec![4; k])?;
             y.par_iter_mut().enumerate().with_min_len(64).for_each(|(o, yv)| {
-                let mut oc = vec![0usize; rank];
+                let mut oc = [0usize; MAX_RANK];
                 coord_of(o, &mut oc);
-                let mut base = vec![0i64; k];
-                let mut coeffs = vec![[0.0f32; 4]; k];
+                let mut base = [0i64; MAX_RANK];
+                let mut coeffs = [[0.0f32; 4]; MAX_RANK];
                 for i in 0..k {
                     let c = geo.in_coord(i, oc[geo.axes[i]]);
                     let b = c.floor() as i64;
                     base[i] = b;
                     coeffs[i] = cubic_coeffs(c - b as f32, cube);
                 }
-                let mut idx = vec![0usize; k];
+                let mut idx = [0usize; MAX_RANK];
                 let mut sum = 0.0f32;
                 for _ in 0..ntaps {
                     let mut w = 1.0f32;
                     let mut pos = 0usize;
-                    let mut cc = oc.clone();
+                    let mut cc = oc;
                     for i in 0..k {
                         let ax = geo.axes[i];
                         let c = (base[i] + idx[i] as i64 - 1).min(geo.padded[ax] as i64 - 1).max(0);
