@@ -328,3 +328,29 @@ fn bench_reports_the_contract_keys() {
     std::fs::write(&bad, "[1, 2").unwrap_or_else(|e| panic!("{e}"));
     assert_exit(&conform(&["bench", "--workloads", &bad.display().to_string()]), 2, "bad workloads");
 }
+
+/// `CONFORM_MAX_ISA=scalar` leaves only the scalar variant; `CONFORM_REQUIRE_ISA` naming a variant
+/// the cap removes turns that skipped variant into an environment error (exit 2).
+#[test]
+fn isa_cap_and_required_variants() {
+    let run = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_conform"));
+        c.args(args).current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap_or_else(|e| panic!("{e}"))
+    };
+    let o = run(&[("CONFORM_MAX_ISA", "scalar")], &["isa", "--json"]);
+    assert_exit(&o, 0, "isa");
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    assert_eq!(r["detected"], serde_json::json!(["scalar"]));
+    assert_eq!(r["chosen"], "scalar");
+    let o = run(&[("CONFORM_MAX_ISA", "scalar"), ("CONFORM_REQUIRE_ISA", "avx2")], &["check", CASE]);
+    assert_exit(&o, 2, "required ISA above the cap");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("avx2"));
+    let o = run(&[("CONFORM_MAX_ISA", "scalar"), ("CONFORM_REQUIRE_ISA", "scalar")], &["check", CASE]);
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("optimized:scalar"));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("optimized:avx2"));
+}

@@ -67,6 +67,9 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
                 .map(|v| v.into_iter().map(|i| EngineSpec::Optimized { isa: Some(i) }).collect()),
             other => Ok(vec![other.clone()]),
         };
+        if let (EngineSpec::Optimized { isa: None }, Ok(variants)) = (&spec, &expanded) {
+            require_isas(variants)?;
+        }
         let expanded = match expanded {
             Ok(v) => v,
             Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => {
@@ -165,6 +168,22 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
         return Err(CliError::Usage("some cases could not be read (see the FAILED `read`/`inputs` checks)".into()));
     }
     Ok(if failure { Verdict::Failed } else { Verdict::Ok })
+}
+
+/// `CONFORM_REQUIRE_ISA=a,b`: a listed variant that is not usable here would silently go
+/// unchecked, so it is an environment problem (exit 2) instead.
+fn require_isas(variants: &[EngineSpec]) -> Result<(), CliError> {
+    let Ok(list) = std::env::var("CONFORM_REQUIRE_ISA") else { return Ok(()) };
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let present = variants.iter().any(|v| matches!(v, EngineSpec::Optimized { isa: Some(i) } if i == name));
+        if !present {
+            return Err(CliError::Unavailable {
+                what: format!("ISA variant {name} (CONFORM_REQUIRE_ISA)"),
+                why: "not compiled in, not supported by this CPU, or above CONFORM_MAX_ISA".into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Runs a case on a worker thread and gives up waiting after the timeout. A timed-out case is a
