@@ -164,10 +164,10 @@ fn interpolate4_takes_sizes_and_scales_separately() {
 }
 
 #[test]
-fn pillow_modes_are_refused() {
+fn pillow_modes_need_two_axes() {
     let r = eval(
         interp("bilinear_pillow", "sizes", "half_pixel", "floor", &[]),
-        &[f32t(&[1, 2], &[1., 2.]), i64t(&[2], &[1, 3])],
+        &[f32t(&[2], &[1., 2.]), i64t(&[1], &[3])],
     );
     assert!(r.is_err());
 }
@@ -183,4 +183,43 @@ fn integer_data_rounds_in_linear_and_truncates_in_cubic() {
     let t =
         eval1(interp("cubic", "sizes", "asymmetric", "floor", &[]), &[i32t(&[4], &[0, 10, 20, 30]), i64t(&[1], &[8])]);
     assert_eq!(t.data, conform_ir::TensorData::I32(vec![0, 4, 10, 15, 20, 25, 30, 30]));
+}
+
+#[test]
+fn bilinear_pillow_downsampling_by_hand() {
+    // W 4 -> 2 (H kept: no vertical pass): scale 2, support 2, weights filter((x + xmin − c + 0.5)/2).
+    // o=0: c = 1, taps 0..2: 1 − |x − 0.5|/2 = 0.75, 0.75, 0.25 -> (0·3 + 4·3 + 8·1)/7 = 20/7.
+    // o=1: c = 3, taps 1..3: 0.25, 0.75, 0.75 -> (4·1 + 8·3 + 12·3)/7 = 64/7.
+    let t = eval1(
+        interp("bilinear_pillow", "sizes", "half_pixel", "round_prefer_floor", &[("cube_coeff", "-0.5")]),
+        &[f32t(&[1, 4], &[0., 4., 8., 12.]), i64t(&[2], &[1, 2])],
+    );
+    assert_eq!(f32s(&t), &[(20.0f64 / 7.0) as f32, (64.0f64 / 7.0) as f32]);
+}
+
+#[test]
+fn bicubic_pillow_upsampling_by_hand() {
+    // W 2 -> 4, a = −0.5, scale 0.5, support 2. Bicubic weights: f(0.25) = 111/128, f(1.25) = −9/128,
+    // f(0.75) = 29/128. o=0 (c = 0.25): taps 0,1 with f(0.25), f(1.25) -> normalized 37/34, −3/34
+    // -> 10·(−3/34) = −15/17. o=1 (c = 0.75): f(0.25), f(0.75) -> 10·29/140 = 29/14.
+    // o=2, o=3 mirror: 10 − 29/14 = 111/14, 10 + 15/17 = 185/17.
+    let t = eval1(
+        interp("bicubic_pillow", "sizes", "half_pixel", "round_prefer_floor", &[("cube_coeff", "-0.5")]),
+        &[f32t(&[1, 2], &[0., 10.]), i64t(&[2], &[1, 4])],
+    );
+    let want = [-15.0f64 / 17.0, 29.0 / 14.0, 111.0 / 14.0, 185.0 / 17.0].map(|v| v as f32);
+    assert_eq!(f32s(&t), &want);
+}
+
+#[test]
+fn pillow_vertical_pass_and_batch_axes() {
+    // The bilinear case above along H instead (vertical pass only), in a [2, 4, 1] tensor with axes
+    // [1, 2]: each of the two images is resampled independently (the second is the first + 100).
+    let t = eval1(
+        interp("bilinear_pillow", "sizes", "half_pixel", "round_prefer_floor", &[]),
+        &[f32t(&[2, 4, 1], &[0., 4., 8., 12., 100., 104., 108., 112.]), i64t(&[2], &[2, 1]), i64t(&[2], &[1, 2])],
+    );
+    assert_eq!(t.shape, vec![2, 2, 1]);
+    let w = |v: f64| v as f32;
+    assert_eq!(f32s(&t), &[w(20.0 / 7.0), w(64.0 / 7.0), w(100.0 + 20.0 / 7.0), w(100.0 + 64.0 / 7.0)]);
 }

@@ -18,7 +18,9 @@
 //!   axes not interpolated).
 //! - linear (with antialias), linear_onnx and cubic: see the functions below.
 //!
-//! The Pillow modes (bilinear_pillow, bicubic_pillow) are not implemented and are refused.
+//! - bilinear_pillow, bicubic_pillow: see [`pillow`].
+
+pub mod pillow;
 
 use super::movement::convert::convert_data;
 use super::movement::data::{
@@ -52,6 +54,8 @@ pub enum Mode {
     Linear,
     LinearOnnx,
     Cubic,
+    BilinearPillow,
+    BicubicPillow,
 }
 
 /// Coordinate transformation mode.
@@ -81,8 +85,10 @@ pub struct Attrs {
     pub coord: CoordMode,
     pub nearest: NearestMode,
     pub antialias: bool,
-    /// `cube_coeff`, used as f32.
+    /// `cube_coeff`, used as f32 (cubic mode).
     pub cube_coeff: f32,
+    /// `cube_coeff` as the f64 the Pillow modes use.
+    pub cube_coeff_f64: f64,
 }
 
 fn parse_attrs(node: &Node) -> Result<(Attrs, bool, Vec<usize>, Vec<usize>), RefError> {
@@ -92,9 +98,8 @@ fn parse_attrs(node: &Node) -> Result<(Attrs, bool, Vec<usize>, Vec<usize>), Ref
         "linear" => Mode::Linear,
         "linear_onnx" => Mode::LinearOnnx,
         "cubic" => Mode::Cubic,
-        m @ ("bilinear_pillow" | "bicubic_pillow") => {
-            return Err(op_err(node, format!("Interpolate: mode {m} is not implemented by the reference")))
-        }
+        "bilinear_pillow" => Mode::BilinearPillow,
+        "bicubic_pillow" => Mode::BicubicPillow,
         other => return Err(bad("mode", other)),
     };
     let scales_mode = match node.attr_required("shape_calculation_mode")?.trim() {
@@ -119,10 +124,11 @@ fn parse_attrs(node: &Node) -> Result<(Attrs, bool, Vec<usize>, Vec<usize>), Ref
         other => return Err(bad("nearest_mode", other)),
     };
     let antialias = node.attr_bool_or("antialias", false)?;
-    let cube_coeff = node.attr_parse_or::<f64>("cube_coeff", -0.75, "a number")? as f32;
+    let cube_coeff_f64 = node.attr_parse_or::<f64>("cube_coeff", -0.75, "a number")?;
+    let cube_coeff = cube_coeff_f64 as f32;
     let pads_begin = node.attr_usize_list_or("pads_begin", Vec::new())?;
     let pads_end = node.attr_usize_list_or("pads_end", Vec::new())?;
-    Ok((Attrs { mode, coord, nearest, antialias, cube_coeff }, scales_mode, pads_begin, pads_end))
+    Ok((Attrs { mode, coord, nearest, antialias, cube_coeff, cube_coeff_f64 }, scales_mode, pads_begin, pads_end))
 }
 
 fn interpolate_op(node: &Node, inputs: &[&Tensor], version: Version) -> Result<Tensor, RefError> {
@@ -209,6 +215,11 @@ fn interpolate_op(node: &Node, inputs: &[&Tensor], version: Version) -> Result<T
             let idx = nearest_positions(&geo, &attrs);
             return tensor_like(node, x, out_shape, take(&padded_data, &idx));
         }
+        Mode::BilinearPillow | Mode::BicubicPillow => {
+            let xv = float_values(node, x, "Interpolate data (Pillow modes)")?;
+            let padded_values: Vec<f32> = pad_positions.iter().map(|p| p.map_or(0.0, |i| xv[i])).collect();
+            pillow_modes(node, &geo, &attrs, x.element_type, &padded_values)?
+        }
         Mode::Linear | Mode::LinearOnnx | Mode::Cubic => {
             if x.element_type == ElementType::Boolean {
                 return Err(op_err(node, "Interpolate: boolean data needs nearest mode"));
@@ -231,6 +242,49 @@ fn interpolate_op(node: &Node, inputs: &[&Tensor], version: Version) -> Result<T
     let y: Vec<f32> = if attrs.mode == Mode::Linear { y.into_iter().map(f32::round).collect() } else { y };
     let as_f32 = Tensor::from_f32(out_shape.clone(), y).map_err(|e| op_err(node, e.to_string()))?;
     tensor_like(node, x, out_shape, convert_data(&as_f32, x.element_type))
+}
+
+/// The Pillow modes over every 2-D image spanned by `axes[0]` (H) and `axes[1]` (W).
+fn pillow_modes(node: &Node, geo: &Geometry, attrs: &Attrs, et: ElementType, x: &[f32]) -> Result<Vec<f32>, RefError> {
+    let &[ha, wa] = geo.axes.as_slice() else {
+        return Err(op_err(node, "Interpolate: the Pillow modes need exactly two axes"));
+    };
+    if ha == wa {
+        return Err(op_err(node, "Interpolate: the Pillow modes need two different axes"));
+    }
+    let filter = if attrs.mode == Mode::BilinearPillow { pillow::Filter::Bilinear } else { pillow::Filter::Bicubic };
+    // Each pass stores its f64 result in the data type.
+    let store: Box<dyn Fn(f64) -> f64> = match et {
+        ElementType::F64 => Box::new(|v| v),
+        ElementType::F16 => Box::new(|v| f64::from(half::f16::from_f32(v as f32).to_f32())),
+        ElementType::BF16 => Box::new(|v| f64::from(half::bf16::from_f32(v as f32).to_f32())),
+        _ => Box::new(|v| f64::from(v as f32)),
+    };
+    let (ih, iw, oh, ow) = (geo.in_shape[ha], geo.in_shape[wa], geo.out_shape[ha], geo.out_shape[wa]);
+    let in_strides = crate::broadcast::strides(&geo.in_shape);
+    let out_strides = crate::broadcast::strides(&geo.out_shape);
+    let others: Vec<usize> = (0..geo.in_shape.len()).filter(|&a| a != ha && a != wa).collect();
+    let other_shape: Vec<usize> = others.iter().map(|&a| geo.in_shape[a]).collect();
+    let mut y = vec![0f32; geo.out_shape.iter().product()];
+    if other_shape.contains(&0) || y.is_empty() {
+        return Ok(y);
+    }
+    let mut oc = vec![0usize; others.len()];
+    loop {
+        let in_base: usize = others.iter().zip(&oc).map(|(&a, &c)| c * in_strides[a]).sum();
+        let out_base: usize = others.iter().zip(&oc).map(|(&a, &c)| c * out_strides[a]).sum();
+        let img: Vec<f64> = (0..ih * iw)
+            .map(|k| f64::from(x[in_base + (k / iw) * in_strides[ha] + (k % iw) * in_strides[wa]]))
+            .collect();
+        let res = pillow::resample(&img, ih, iw, oh, ow, filter, attrs.cube_coeff_f64, &*store);
+        for (k, v) in res.into_iter().enumerate() {
+            y[out_base + (k / ow) * out_strides[ha] + (k % ow) * out_strides[wa]] = v as f32;
+        }
+        if !next_coord(&mut oc, &other_shape) {
+            break;
+        }
+    }
+    Ok(y)
 }
 
 /// Shapes, interpolated axes and their scales (one per axis, in `axes` order).
