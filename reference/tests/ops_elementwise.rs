@@ -193,3 +193,29 @@ fn prelu_slope_per_channel() {
     assert_bits(&y, &[-1., 2.]);
     assert!(eval_op("PRelu", "opset1", &[], &[f(&[1, 2, 2], &[0.; 4]), f(&[3], &[0.; 3])], 1).is_err());
 }
+
+#[test]
+fn comparisons_logical_and_select() {
+    // [1, NaN, 3] vs scalar 2: Less -> [true, false (NaN), false]; NotEqual -> all true
+    // (NaN != 2); GreaterEqual -> [false, false, true].
+    let x = || f(&[3], &[1., f32::NAN, 3.]);
+    let b = |op: &str| eval_op(op, "opset1", &[], &[x(), f(&[], &[2.])], 1).expect("runs")[0].data.clone();
+    assert_eq!(b("Less"), TensorData::Bool(vec![true, false, false]));
+    assert_eq!(b("NotEqual"), TensorData::Bool(vec![true, true, true]));
+    assert_eq!(b("GreaterEqual"), TensorData::Bool(vec![false, false, true]));
+    // i64: [2,3] == [3] -> [false, true].
+    let out = eval_op("Equal", "opset1", &[], &[i(&[2], &[2, 3]), i(&[1], &[3])], 1).expect("runs");
+    assert_eq!(out[0].data, TensorData::Bool(vec![false, true]));
+    // Logical ops on the boolean results: (x < 2) AND NOT (x != 2) = [true AND false, ...] = false.
+    let lt = eval_op("Less", "opset1", &[], &[x(), f(&[], &[2.])], 1).expect("runs").remove(0);
+    let ne = eval_op("NotEqual", "opset1", &[], &[x(), f(&[], &[2.])], 1).expect("runs").remove(0);
+    let not_ne = eval_op("LogicalNot", "opset1", &[], std::slice::from_ref(&ne), 1).expect("runs").remove(0);
+    assert_eq!(not_ne.data, TensorData::Bool(vec![false, false, false]));
+    let and = eval_op("LogicalAnd", "opset1", &[], &[lt.clone(), not_ne], 1).expect("runs");
+    assert_eq!(and[0].data, TensorData::Bool(vec![false, false, false]));
+    let xor = eval_op("LogicalXor", "opset1", &[], &[lt.clone(), ne], 1).expect("runs");
+    assert_eq!(xor[0].data, TensorData::Bool(vec![false, true, true]));
+    // Select(cond [3], then [3], else scalar): [1, 0, 0] picks then[0], else, else.
+    let (_, y) = run1("Select", "opset1", &[], &[lt, f(&[3], &[10., 20., 30.]), f(&[], &[-1.])]);
+    assert_bits(&y, &[10., -1., -1.]);
+}

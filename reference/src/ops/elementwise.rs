@@ -38,6 +38,10 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
         "Floor" => unary(ctx, f32::floor),
         "Ceiling" => unary(ctx, f32::ceil),
         "Elu" => elu(ctx),
+        "Equal" | "NotEqual" | "Less" | "LessEqual" | "Greater" | "GreaterEqual" => compare(ctx),
+        "LogicalAnd" | "LogicalOr" | "LogicalXor" => logical(ctx),
+        "LogicalNot" => logical_not(ctx),
+        "Select" => select(ctx),
         "PRelu" => prelu(ctx),
         "Clamp" => clamp(ctx),
         "Swish" => swish(ctx),
@@ -458,4 +462,116 @@ fn hard_sigmoid(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
     let alpha = scalar_input(ctx.node, input(ctx, 1, "3")?, "alpha")?;
     let beta = scalar_input(ctx.node, input(ctx, 2, "3")?, "beta")?;
     unary(ctx, move |x| hard_sigmoid_scalar(x, alpha, beta))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparisons, logical ops and Select (masks and shape subgraphs).
+
+fn bool_tensor(node: &Node, shape: Vec<usize>, v: Vec<bool>) -> Result<Tensor, RefError> {
+    Tensor::new(ElementType::Boolean, shape, TensorData::Bool(v)).map_err(|e| op_err(node, e.to_string()))
+}
+
+/// Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual (opset1): boolean output, IEEE
+/// comparisons for floats (NaN compares unequal), exact for integers.
+fn compare(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+    let node = ctx.node;
+    let (a, b) = (input(ctx, 0, "2")?, input(ctx, 1, "2")?);
+    let (out_shape, ia, ib) = binary_shapes(node, &a.shape, &b.shape)?;
+    let n = conform_ir::element_count(&out_shape).ok_or_else(|| op_err(node, "output size overflows"))?;
+    let op = node.op_type.as_str();
+    fn cmp<T: PartialOrd>(op: &str, x: T, y: T) -> bool {
+        match op {
+            "Equal" => x == y,
+            "NotEqual" => x != y,
+            "Less" => x < y,
+            "LessEqual" => x <= y,
+            "Greater" => x > y,
+            _ => x >= y,
+        }
+    }
+    let mut y = alloc(node, n)?;
+    if a.element_type.is_float() || b.element_type.is_float() {
+        let (va, vb) = (float_input(node, a, "0")?, float_input(node, b, "1")?);
+        y.extend((0..n).map(|i| cmp(op, va[ia.map(i)], vb[ib.map(i)])));
+    } else {
+        let (va, vb) = (a.to_i64_vec(), b.to_i64_vec());
+        y.extend((0..n).map(|i| cmp(op, va[ia.map(i)], vb[ib.map(i)])));
+    }
+    Ok(vec![bool_tensor(node, out_shape, y)?])
+}
+
+/// The truth value of each element (non-zero is true), as OpenVINO's logical ops read booleans.
+fn truth(t: &Tensor) -> Vec<bool> {
+    match &t.data {
+        TensorData::Bool(v) => v.clone(),
+        _ if t.element_type.is_float() => t.to_f32_vec().into_iter().map(|x| x != 0.0).collect(),
+        _ => t.to_i64_vec().into_iter().map(|x| x != 0).collect(),
+    }
+}
+
+/// LogicalAnd, LogicalOr, LogicalXor (opset1), numpy broadcasting.
+fn logical(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+    let node = ctx.node;
+    let (a, b) = (input(ctx, 0, "2")?, input(ctx, 1, "2")?);
+    let (out_shape, ia, ib) = binary_shapes(node, &a.shape, &b.shape)?;
+    let n = conform_ir::element_count(&out_shape).ok_or_else(|| op_err(node, "output size overflows"))?;
+    let (va, vb) = (truth(a), truth(b));
+    let mut y = alloc(node, n)?;
+    y.extend((0..n).map(|i| {
+        let (x, z) = (va[ia.map(i)], vb[ib.map(i)]);
+        match node.op_type.as_str() {
+            "LogicalAnd" => x && z,
+            "LogicalOr" => x || z,
+            _ => x != z,
+        }
+    }));
+    Ok(vec![bool_tensor(node, out_shape, y)?])
+}
+
+fn logical_not(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+    let x = input(ctx, 0, "1")?;
+    Ok(vec![bool_tensor(ctx.node, x.shape.clone(), truth(x).into_iter().map(|v| !v).collect())?])
+}
+
+/// Select-1: `cond ? then : else`, the three inputs broadcast together (numpy by default); the
+/// output has the element type of `then`.
+fn select(ctx: &OpCtx<'_>) -> Result<Vec<Tensor>, RefError> {
+    let node = ctx.node;
+    let (c, t, e) = (input(ctx, 0, "3")?, input(ctx, 1, "3")?, input(ctx, 2, "3")?);
+    if t.element_type != e.element_type {
+        return Err(op_err(node, format!("then/else element types differ: {} and {}", t.element_type, e.element_type)));
+    }
+    let bad = || op_err(node, format!("shapes {:?}, {:?}, {:?} do not broadcast", c.shape, t.shape, e.shape));
+    let te = broadcast_shapes(&t.shape, &e.shape).ok_or_else(bad)?;
+    let out = broadcast_shapes(&c.shape, &te).ok_or_else(bad)?;
+    if node.attr("auto_broadcast").map(str::trim) == Some("none") && !(c.shape == t.shape && t.shape == e.shape) {
+        return Err(bad());
+    }
+    let (ic, it, ie) = (
+        BroadcastIndex::new(&c.shape, &out).ok_or_else(bad)?,
+        BroadcastIndex::new(&t.shape, &out).ok_or_else(bad)?,
+        BroadcastIndex::new(&e.shape, &out).ok_or_else(bad)?,
+    );
+    let n = conform_ir::element_count(&out).ok_or_else(|| op_err(node, "output size overflows"))?;
+    let cv = truth(c);
+    let pick = |i: usize| if cv[ic.map(i)] { (true, it.map(i)) } else { (false, ie.map(i)) };
+    macro_rules! gather {
+        ($tv:expr, $ev:expr, $variant:ident) => {{
+            let mut y = alloc(node, n)?;
+            y.extend((0..n).map(|i| match pick(i) {
+                (true, k) => $tv[k],
+                (false, k) => $ev[k],
+            }));
+            TensorData::$variant(y)
+        }};
+    }
+    let data = match (&t.data, &e.data) {
+        (TensorData::F32(tv), TensorData::F32(ev)) => gather!(tv, ev, F32),
+        (TensorData::F16(tv), TensorData::F16(ev)) => gather!(tv, ev, F16),
+        (TensorData::I64(tv), TensorData::I64(ev)) => gather!(tv, ev, I64),
+        (TensorData::I32(tv), TensorData::I32(ev)) => gather!(tv, ev, I32),
+        (TensorData::Bool(tv), TensorData::Bool(ev)) => gather!(tv, ev, Bool),
+        _ => return Err(op_err(node, format!("Select on element type {} is not supported", t.element_type))),
+    };
+    Ok(vec![Tensor::new(t.element_type, out, data).map_err(|e| op_err(node, e.to_string()))?])
 }
