@@ -28,7 +28,7 @@ proptest! {
     #[test]
     fn binary_ops_match(seed in any::<u64>()) {
         let mut g = Gen::new(seed);
-        let op = g.pick(&["Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Power"]);
+        let op = g.pick(&["Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Power", "SquaredDifference"]);
         let (sa, sb) = broadcast_pair(&mut g);
         let a = g.tensor(&sa, 4.0, true);
         let a = g.maybe_f16(a, 0.1);
@@ -44,8 +44,32 @@ proptest! {
         let shape = g.shape(rank, 6);
         let x = g.tensor(&shape, 8.0, true);
         let x = g.maybe_f16(x, 0.1);
-        let computed = match g.range(0, 6) {
-            0 => compare_op("Sqrt", "opset1", &[], &[x], 1),
+        let computed = match g.range(0, 8) {
+            7 => {
+                let op = g.pick(&["Exp", "Log", "Tanh", "Abs", "Negative", "Floor", "Ceiling", "HSigmoid", "SoftPlus", "Mish"]);
+                let version = match op {
+                    "HSigmoid" => "opset5",
+                    "SoftPlus" | "Mish" => "opset4",
+                    _ => "opset1",
+                };
+                compare_op(op, version, &[], &[x], 1)
+            }
+            6 => {
+                if g.chance(0.5) {
+                    let alpha = g.pick(&["1", "0.5", "1.6732632423543772"]);
+                    compare_op("Elu", "opset1", &[("alpha", alpha.to_string())], &[x], 1)
+                } else {
+                    // PRelu: a per-channel 1-D slope, or a numpy-broadcast slope.
+                    let slope_shape = if shape.len() > 1 && g.chance(0.5) {
+                        vec![shape[1]]
+                    } else {
+                        shape.iter().map(|&d| if g.chance(0.5) { 1 } else { d }).collect()
+                    };
+                    let slope = g.tensor(&slope_shape, 1.0, false);
+                    compare_op("PRelu", "opset1", &[], &[x, slope], 1)
+                }
+            }
+            _ => compare_op("Sqrt", "opset1", &[], &[x], 1),
             1 => compare_op("ReLU", "opset1", &[], &[x], 1),
             2 => compare_op("Sigmoid", "opset1", &[], &[x], 1),
             3 => compare_op("HSwish", "opset4", &[], &[x], 1),
@@ -62,7 +86,7 @@ proptest! {
                     compare_op("Swish", "opset4", &[], &[x, beta], 1)
                 }
             }
-            _ => {
+            0 => {
                 let alpha = g.tensor(&[], 1.0, false);
                 let beta = g.tensor(&[], 1.0, false);
                 compare_op("HardSigmoid", "opset1", &[], &[x, alpha, beta], 1)

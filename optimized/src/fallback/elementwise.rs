@@ -18,6 +18,8 @@ pub(crate) enum BinOp {
     Max,
     Min,
     Pow,
+    /// SquaredDifference-1: `(a − b)·(a − b)`.
+    SqDiff,
 }
 
 impl BinOp {
@@ -30,6 +32,7 @@ impl BinOp {
             "Maximum" => BinOp::Max,
             "Minimum" => BinOp::Min,
             "Power" => BinOp::Pow,
+            "SquaredDifference" => BinOp::SqDiff,
             _ => return None,
         })
     }
@@ -58,6 +61,7 @@ impl BinOp {
                 }
             }
             BinOp::Pow => a.powf(b),
+            BinOp::SqDiff => (a - b) * (a - b),
         }
     }
 }
@@ -132,6 +136,7 @@ fn int_apply(op: BinOp, x: i64, z: i64, pythondiv: bool) -> Option<i64> {
         }
         BinOp::Max => x.max(z),
         BinOp::Min => x.min(z),
+        BinOp::SqDiff => x.wrapping_sub(z).wrapping_mul(x.wrapping_sub(z)),
         BinOp::Pow => {
             if z >= 0 {
                 x.wrapping_pow(u32::try_from(z).unwrap_or(u32::MAX))
@@ -271,7 +276,8 @@ pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0f32 / d
 }
 
-/// Sqrt, ReLU, Sigmoid, HSwish, Clamp.
+/// Sqrt, ReLU, Sigmoid, HSwish, Clamp, Exp, Log, Tanh, Abs, Negative, Floor, Ceiling, HSigmoid,
+/// SoftPlus, Mish, Elu (one input, f32 per element, formulas of OpenVINO's references).
 pub(crate) fn unary(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(1, 1)?;
     match cx.node.op_type.as_str() {
@@ -287,6 +293,36 @@ pub(crate) fn unary(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
             let y = x * t;
             y / 6.0f32
         }),
+        "Exp" => map_unary(cx, f32::exp),
+        "Log" => map_unary(cx, f32::ln),
+        "Tanh" => map_unary(cx, f32::tanh),
+        "Abs" => map_unary(cx, f32::abs),
+        "Negative" => map_unary(cx, |x| -x),
+        "Floor" => map_unary(cx, f32::floor),
+        "Ceiling" => map_unary(cx, f32::ceil),
+        // HSigmoid-5: t = x + 3; t = t < 0 ? 0 : t; t = 6 < t ? 6 : t; y = t / 6.
+        "HSigmoid" => map_unary(cx, |x| {
+            let t = x + 3.0f32;
+            let t = if t < 0.0 { 0.0 } else { t };
+            let t = if 6.0 < t { 6.0 } else { t };
+            t / 6.0f32
+        }),
+        // SoftPlus-4 (`ov::reference::softplus`): x < ln(FLT_MAX) ? ln(exp(x) + 1) : x, in f32.
+        "SoftPlus" => {
+            let threshold = f32::MAX.ln();
+            map_unary(cx, move |x| if x < threshold { (x.exp() + 1.0f32).ln() } else { x })
+        }
+        // Mish-4 (`ov::reference::mish`, `x * tanh(log(exp(x) + 1.0))` with a double `1.0`): exp in
+        // f32, then the sum, log, tanh and product in f64, rounded once.
+        "Mish" => map_unary(cx, |x| {
+            let e = f64::from(x.exp());
+            (f64::from(x) * (e + 1.0f64).ln().tanh()) as f32
+        }),
+        // Elu-1 (`ov::reference::elu`, α a double): x < 0 ? f32(α·(f64(exp(x)) − 1)) : x.
+        "Elu" => {
+            let alpha = cx.node.attr_f64("alpha")?;
+            map_unary(cx, move |x| if x < 0.0 { (alpha * (f64::from(x.exp()) - 1.0f64)) as f32 } else { x })
+        }
         "Clamp" => {
             // Clamp-1: the attributes are doubles; the f32 op uses them rounded to f32.
             let lo = cx.node.attr_f64("min")? as f32;
@@ -306,6 +342,28 @@ pub(crate) fn unary(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
         }
         other => Err(cx.err(format!("{other} is not a unary op"))),
     }
+}
+
+/// PRelu-1 (`ov::reference::prelu`): `x < 0 ? x·slope : x`; the slope broadcasts numpy-style,
+/// except that a 1-D slope as long as the channel axis (axis 1, or 0 for 1-D data) is per channel.
+pub(crate) fn prelu(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(2, 2)?;
+    let (x, xs) = cx.f32_input(0)?;
+    let (slope, ss) = cx.f32_input(1)?;
+    let ch = usize::from(xs.len() > 1);
+    let slope_shape = match (ss, xs.get(ch)) {
+        ([n], Some(&c)) if *n == c => {
+            let mut s = vec![1; xs.len()];
+            s[ch] = c;
+            s
+        }
+        _ => ss.to_vec(),
+    };
+    if strides_into(&slope_shape, xs).is_none() {
+        return Err(cx.err(format!("slope of shape {} does not broadcast to {}", fmt_shape(ss), fmt_shape(xs))));
+    }
+    let (shape, data) = binary_broadcast(cx, &x, xs, &slope, &slope_shape, |v, s| if v < 0.0 { v * s } else { v })?;
+    Ok(vec![cx.f32_tensor(shape, data)?])
 }
 
 /// Swish-4, β from the optional second input (default 1). FP32.md: `e = exp((−x)·β)` in f32, then

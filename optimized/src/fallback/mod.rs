@@ -38,8 +38,12 @@ pub fn eval_node(model: &Model, node: usize, inputs: &[&Tensor]) -> Result<Vec<T
     };
     let cx = Ctx { node: n, inputs };
     let outs = match n.op_type.as_str() {
-        "Add" | "Subtract" | "Multiply" | "Divide" | "Maximum" | "Minimum" | "Power" => elementwise::binary(&cx)?,
-        "Sqrt" | "ReLU" | "Relu" | "Sigmoid" | "HSwish" | "Clamp" => elementwise::unary(&cx)?,
+        "Add" | "Subtract" | "Multiply" | "Divide" | "Maximum" | "Minimum" | "Power" | "SquaredDifference" => {
+            elementwise::binary(&cx)?
+        }
+        "Sqrt" | "ReLU" | "Relu" | "Sigmoid" | "HSwish" | "Clamp" | "Exp" | "Log" | "Tanh" | "Abs" | "Negative"
+        | "Floor" | "Ceiling" | "HSigmoid" | "SoftPlus" | "Mish" | "Elu" => elementwise::unary(&cx)?,
+        "PRelu" => elementwise::prelu(&cx)?,
         "Swish" => elementwise::swish(&cx)?,
         "HardSigmoid" => elementwise::hard_sigmoid(&cx)?,
         "FakeQuantize" => elementwise::fake_quantize(&cx)?,

@@ -35,6 +35,26 @@ pub fn assert_same_bits(got: &Tensor, want: &Tensor, what: &str) {
                 bad.map(|i| w[i])
             );
         }
+        (TensorData::F64(g), TensorData::F64(w)) => {
+            let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            let bad = (0..g.len()).find(|&i| !same(g[i], w[i]));
+            assert!(
+                bad.is_none(),
+                "{what}: f64 element {bad:?}: got {:?}, reference {:?}",
+                bad.map(|i| g[i]),
+                bad.map(|i| w[i])
+            );
+        }
+        (TensorData::BF16(g), TensorData::BF16(w)) => {
+            let same = |a: half::bf16, b: half::bf16| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            let bad = (0..g.len()).find(|&i| !same(g[i], w[i]));
+            assert!(
+                bad.is_none(),
+                "{what}: bf16 element {bad:?}: got {:?}, reference {:?}",
+                bad.map(|i| g[i]),
+                bad.map(|i| w[i])
+            );
+        }
         (g, w) => assert_eq!(g, w, "{what}: data"),
     }
 }
