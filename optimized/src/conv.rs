@@ -16,7 +16,8 @@ use crate::fq::ActQuant;
 use crate::isa::Isa;
 use crate::kernels::dense::{self, PackedW, MAX_NV};
 use crate::kernels::epilogue::{self, Act, Cols, Rows};
-use crate::kernels::{depthwise, quant, KernelError};
+use crate::kernels::depthwise::{self, PlaneRow};
+use crate::kernels::{quant, KernelError};
 use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
 use rayon::prelude::*;
@@ -272,6 +273,9 @@ impl ConvExec {
             .zip(xs.par_chunks(chunk))
             .map(|(d, s)| quant::quantize(self.isa, &self.act, s, d))
             .reduce(|| false, |a, b| a || b);
+        if self.depthwise && !self.border_fix {
+            return self.run_planar(node, &qx, any_nan, xs, n, &ind, &outd, &pb, &dp);
+        }
         // 2. Scatter into the padded N·D·H·W·C buffer (pad value `pv`), one padded row per task.
         let mut buf = vec![self.pv; total];
         let rowlen = dp[2] * cp;
@@ -477,6 +481,82 @@ impl ConvExec {
             }
         }
         Ok(())
+    }
+
+    /// Depthwise in planar layout (no border correction needed): per (image, channel) plane, a
+    /// padded u8 plane and output rows computed and written straight into NC(D)HW.
+    #[allow(clippy::too_many_arguments)]
+    fn run_planar(
+        &self,
+        node: &Node,
+        qx: &[u8],
+        any_nan: bool,
+        xs: &[f32],
+        n: usize,
+        ind: &[usize; 3],
+        outd: &[usize; 3],
+        pb: &[usize; 3],
+        dp: &[usize; 3],
+    ) -> Result<Tensor, OptError> {
+        let err = |m: String| OptError::layer(node, m);
+        let c = self.groups;
+        let p_total = outd[0] * outd[1] * outd[2];
+        let sp_in = ind[0] * ind[1] * ind[2];
+        let ntaps = self.k[0] * self.k[1] * self.k[2];
+        let mut out = vec![0f32; n * c * p_total];
+        let res: Result<(), KernelError> = out
+            .par_chunks_mut(p_total.max(1))
+            .enumerate()
+            .map(|(plane, dst)| {
+                let ch = plane % c;
+                let src = &qx[plane * sp_in..(plane + 1) * sp_in];
+                // Rows padded with V·stride slack columns for the kernel's last 16-wide chunk.
+                let pw = dp[2] + depthwise::V * self.stride[2];
+                let mut padded = vec![self.pv; dp[0] * dp[1] * pw + pw];
+                for d in 0..ind[0] {
+                    for y in 0..ind[1] {
+                        let o = ((d + pb[0]) * dp[1] + y + pb[1]) * pw + pb[2];
+                        let i = (d * ind[1] + y) * ind[2];
+                        padded[o..o + ind[2]].copy_from_slice(&src[i..i + ind[2]]);
+                    }
+                }
+                let w: Vec<i32> = (0..ntaps).map(|t| self.dw[t * c + ch] as i32).collect();
+                let mut acc = vec![0i32; outd[2].div_ceil(depthwise::V) * depthwise::V];
+                let mut taps: Vec<&[u8]> = Vec::with_capacity(ntaps);
+                for zd in 0..outd[0] {
+                    for zy in 0..outd[1] {
+                        taps.clear();
+                        for kd in 0..self.k[0] {
+                            for ky in 0..self.k[1] {
+                                let row = ((zd * self.stride[0] + kd * self.dil[0]) * dp[1] + zy * self.stride[1] + ky * self.dil[1]) * pw;
+                                for kx in 0..self.k[2] {
+                                    taps.push(&padded[row + kx * self.dil[2]..row + 2 * pw]);
+                                }
+                            }
+                        }
+                        let r = PlaneRow {
+                            taps: &taps,
+                            w: &w,
+                            stride: self.stride[2],
+                            add: self.col_add[ch],
+                            m: self.scale[ch],
+                            bias: self.bias.as_ref().map(|b| b[ch]),
+                            act: self.act_fn,
+                        };
+                        let o = (zd * outd[1] + zy) * outd[2];
+                        depthwise::plane_row(self.isa, &r, &mut acc, &mut dst[o..o + outd[2]])?;
+                    }
+                }
+                Ok(())
+            })
+            .collect();
+        res.map_err(|e| err(e.to_string()))?;
+        if any_nan {
+            self.nan_pass(xs, n, ind, outd, pb, &mut out);
+        }
+        let mut shape = vec![n, c];
+        shape.extend_from_slice(&outd[3 - self.sr..]);
+        Tensor::from_f32(shape, out).map_err(|e| err(e.to_string()))
     }
 
     /// Makes every output with a NaN among its valid taps NaN (then bias and activation), INT8.md §3.
