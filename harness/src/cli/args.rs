@@ -76,7 +76,7 @@ pub struct InferArgs {
     /// Input .npy files, in OpenVINO's order of model parameters (repeat the flag).
     #[arg(long = "input", value_name = "A.npy")]
     pub inputs: Vec<PathBuf>,
-    /// Engine: `reference`, `optimized` or `optimized:ISA`.
+    /// Engine: `reference`, `optimized`, `optimized:ISA`, `openvino-cpu[:OPTIONS]`, `openvino-reference`.
     #[arg(long, default_value = "reference")]
     pub engine: String,
     /// Execution mode of the reference.

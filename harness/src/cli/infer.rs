@@ -3,7 +3,7 @@
 
 use super::args::{InferArgs, ModeArg, ZeroPointArg};
 use super::Verdict;
-use crate::engine::{self, EngineSpec};
+use crate::engine::{self, Engine, EngineError, EngineSpec, ModelRef};
 use crate::error::CliError;
 use crate::load;
 use conform_ir::{Model, Tensor};
@@ -83,12 +83,16 @@ pub fn run(a: &InferArgs) -> Result<Verdict, CliError> {
             }
             out.outputs
         }
-        EngineSpec::External { .. } => {
-            let why = engine::build(&spec, mode, a.max_memory, a.threads)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "external engines run under `check`".into());
-            return Err(CliError::Unavailable { what: format!("engine {spec}"), why });
+        EngineSpec::External { name, options } => {
+            let unavailable = |why: String| CliError::Unavailable { what: format!("engine {spec}"), why };
+            let mut e = engine::build_external(name, options).map_err(|e| unavailable(e.to_string()))?;
+            if a.trace {
+                eprintln!("conform: --trace is only recorded by the reference and optimized engines");
+            }
+            e.run(ModelRef { model: &model, path: &a.model }, &inputs).map_err(|err| match err {
+                EngineError::Cannot(why) => unavailable(why),
+                EngineError::Failed(message) => CliError::BadFile { path: a.model.clone(), message },
+            })?
         }
     };
     write_outputs(&model, &outputs, &a.out)?;
