@@ -112,7 +112,8 @@ pub fn write_model_to_bytes(model: &Model) -> Result<(String, Vec<u8>), IrError>
 /// insertion sort), step for step, so that elements comparing equal end up where OpenVINO's
 /// serializer puts them. When the recursion depth limit is reached libstdc++ switches to heap sort;
 /// this falls back to a stable sort of that range instead (never reached by edge lists sorted on
-/// a key with many distinct values).
+/// a key with many distinct values). `less` must be a strict weak order, as `std::sort` requires
+/// (the partition relies on it to stay in bounds).
 pub fn libstdcxx_sort<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool + Copy) {
     const THRESHOLD: usize = 16;
     fn introsort_loop<T>(v: &mut [T], mut depth: u32, less: impl Fn(&T, &T) -> bool + Copy) {
