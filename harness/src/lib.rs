@@ -7,6 +7,8 @@ pub mod cli;
 pub mod compare;
 pub mod engine;
 pub mod error;
+pub mod fuzz;
+pub mod gen;
 pub mod inspect;
 pub mod load;
 pub mod machine;

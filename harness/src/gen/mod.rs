@@ -156,7 +156,7 @@ pub struct CaseSpec {
 }
 
 /// Activation levels, most likely first; entries past 1 make the main op fall back.
-pub const ACT_LEVELS: [u32; 7] = [256, 255, 256, 255, 2, 16, 65536];
+pub const ACT_LEVELS: [u32; 11] = [256, 255, 256, 255, 256, 255, 256, 255, 2, 16, 65536];
 /// Weight levels; 65536 makes the main op fall back (`weight-levels`).
 pub const WEIGHT_LEVELS: [u32; 6] = [255, 256, 255, 16, 2, 65536];
 
@@ -176,7 +176,8 @@ pub fn case_spec() -> impl Strategy<Value = CaseSpec> {
             Tail::Reshape,
             Tail::Concat,
             Tail::AddBranch,
-            Tail::MaxPool,
+            // MaxPool-1 is left out of the default mix: the optimized fallback returns two outputs
+            // for it (found by this fuzzer; reported), which would mask every other finding.
             Tail::AvgPool,
             Tail::SecondBlock,
         ]),

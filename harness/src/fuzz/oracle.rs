@@ -1,0 +1,208 @@
+//! The oracles one generated case goes through, reusing `check`'s pieces:
+//!
+//! - (a) `optimized-vs-reference`: the optimized engine on the campaign's ISA against the
+//!   reference INT8 mode, bit for bit (`check::oracle::compare_outputs` with bound 0). A mismatch
+//!   names the INT8 kernels of the plan (after shrinking a case has one block, so one kernel).
+//! - (b) `int8-vs-fp32`: `check::int8::check` — per INT8 block, re-anchored on the FP32 run, within
+//!   `reference::bound` with the SPEC §0.4 flip rule; accepted flips are counted.
+//! - (e) `fallback`: the plan runs each main op in INT8 or falls back with the reason code the
+//!   generator expects.
+//! - (f) `determinism`: every `determinism_every`-th case also runs on 2 threads; bits must match.
+//!
+//! The classifier labels each failure: `implementation-defined-input` (NaN/inf inputs, degenerate
+//! or inverted ranges: not a confirmed bug), `rounding-tie-flip` (the case's inputs sit on
+//! rounding midpoints), `saturation` (saturating regime), `zero-point-rounding` (fractional
+//! activation zero point involved), else `bug`. For the bit-exact oracles every label except
+//! `implementation-defined-input` is a confirmed finding: INT8.md defines those cases exactly.
+
+use crate::check::int8 as int8_check;
+use crate::check::oracle::compare_outputs;
+use crate::check::result::Status;
+use crate::engine::OptimizedEngine;
+use crate::gen::{GenCase, Regime};
+use conform_ir::Tensor;
+use optimized::Precision;
+use reference::int8::ZeroPointPolicy;
+use reference::{Mode, RunOptions};
+
+/// What the oracles are run with.
+#[derive(Debug, Clone)]
+pub struct OracleConfig {
+    /// ISA variant of the optimized engine (`avx2`, `mutant:NAME`, ...); `None`: skip (a) (e) (f).
+    pub isa: Option<String>,
+    /// Run the INT8-vs-FP32 oracle (b).
+    pub int8_vs_fp32: bool,
+    /// Check determinism on every n-th case (0: never).
+    pub determinism_every: u64,
+}
+
+/// One failed oracle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The oracle's check name.
+    pub check: String,
+    /// The engines compared.
+    pub engines: Vec<String>,
+    /// The classifier's label.
+    pub classification: String,
+    /// What differed.
+    pub message: String,
+}
+
+impl Failure {
+    /// True when this is a confirmed finding (not an implementation-defined input).
+    pub fn confirmed(&self) -> bool {
+        self.classification != "implementation-defined-input"
+    }
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Failed oracles.
+    pub failures: Vec<Failure>,
+    /// True when a compared output was mostly zero or clamped (MISTRUSTED, not passed).
+    pub mistrusted: bool,
+    /// Accepted FakeQuantize flips.
+    pub flips: u64,
+    /// Oracles skipped, with why.
+    pub skipped: Vec<String>,
+}
+
+impl Outcome {
+    /// The first confirmed failure.
+    pub fn confirmed(&self) -> Option<&Failure> {
+        self.failures.iter().find(|f| f.confirmed())
+    }
+}
+
+/// Labels a failure of a case.
+pub fn classify(case: &GenCase, bit_exact: bool) -> &'static str {
+    if case.special_input {
+        return "implementation-defined-input";
+    }
+    match case.regime {
+        Regime::Ties => "rounding-tie-flip",
+        Regime::Extremes => "saturation",
+        _ if case.descriptor.contains("act×act") && !bit_exact => "zero-point-rounding",
+        _ => "bug",
+    }
+}
+
+fn fail(case: &GenCase, check: &str, engines: Vec<String>, bit_exact: bool, message: String) -> Failure {
+    Failure { check: check.into(), engines, classification: classify(case, bit_exact).into(), message }
+}
+
+/// The reference INT8 outputs (exact zero-point policy).
+pub fn reference_int8(case: &GenCase) -> Result<Vec<Tensor>, String> {
+    let opts = RunOptions { mode: Mode::Int8(ZeroPointPolicy::Exact), max_memory: None, keep_values: false };
+    reference::run(&case.model, &case.inputs, &opts).map(|o| o.outputs).map_err(|e| e.to_string())
+}
+
+/// Runs every configured oracle on a case.
+pub fn run(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
+    let mut out = Outcome::default();
+    let r8 = match reference_int8(case) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            out.failures.push(Failure {
+                check: "reference".into(),
+                engines: vec!["reference:int8".into()],
+                classification: "bug".into(),
+                message: format!("the reference INT8 run failed on a generated case: {e}"),
+            });
+            None
+        }
+    };
+    if let (Some(isa), Some(r8)) = (&cfg.isa, &r8) {
+        optimized_oracles(case, isa, r8, cfg, index, &mut out);
+    }
+    if cfg.int8_vs_fp32 {
+        let r = int8_check::check(&case.model, &case.inputs, None);
+        match r.status {
+            Status::Failed => out.failures.push(fail(case, "int8-vs-fp32", r.engines, false, r.detail)),
+            Status::Skipped => out.skipped.push(format!("int8-vs-fp32: {}", r.detail)),
+            _ => {}
+        }
+        out.flips += r.flips.unwrap_or(0);
+    }
+    out
+}
+
+fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfig, index: u64, out: &mut Outcome) {
+    let name = format!("optimized:{isa}");
+    let engines = vec![name.clone(), "reference:int8".to_string()];
+    let eng = OptimizedEngine { isa: isa.to_string(), threads: Some(1), zero_point: ZeroPointPolicy::Exact };
+    let plan = match eng.compile(&case.model) {
+        Ok(p) => p,
+        Err(e @ optimized::OptError::Unsupported { .. }) => {
+            out.skipped.push(format!("{name}: {e}"));
+            return;
+        }
+        Err(e) => {
+            out.failures.push(fail(case, "optimized-vs-reference", engines, true, format!("compile failed: {e}")));
+            return;
+        }
+    };
+    let y = match plan.run(&case.inputs) {
+        Ok(o) => o.outputs,
+        Err(e) => {
+            out.failures.push(fail(case, "optimized-vs-reference", engines, true, format!("run failed: {e}")));
+            return;
+        }
+    };
+    let kernels: Vec<String> = plan
+        .report()
+        .iter()
+        .filter(|r| r.precision == Precision::Int8)
+        .map(|r| format!("{} ({})", r.kernel, r.name))
+        .collect();
+    let r = compare_outputs("optimized-vs-reference", engines.clone(), &y, r8, &vec![Some(0.0); r8.len()]);
+    match r.status {
+        Status::Failed => {
+            let msg = format!("{}; INT8 kernels: {}", r.detail, if kernels.is_empty() { "none".into() } else { kernels.join(", ") });
+            out.failures.push(fail(case, "optimized-vs-reference", engines.clone(), true, msg));
+        }
+        Status::Mistrusted => out.mistrusted = true,
+        _ => {}
+    }
+    // (e) fallback decisions.
+    for e in &case.expect {
+        let Some(rep) = plan.report().get(e.node) else { continue };
+        let ok = match (e.fallback, &rep.precision) {
+            (_, Precision::Unused) => true,
+            (None, p) => *p == Precision::Int8,
+            (Some(code), Precision::Fp32) => rep.reason.as_deref().is_some_and(|r| r.starts_with(code)),
+            (Some(_), _) => false,
+        };
+        if !ok {
+            out.failures.push(Failure {
+                check: "fallback".into(),
+                engines: vec![name.clone()],
+                classification: "bug".into(),
+                message: format!(
+                    "{} {}: expected {}, the plan has {:?} ({})",
+                    rep.op_type,
+                    rep.name,
+                    e.fallback.map_or("INT8".to_string(), |c| format!("fallback {c}")),
+                    rep.precision,
+                    rep.reason.as_deref().unwrap_or("no reason")
+                ),
+            });
+        }
+    }
+    // (f) determinism across thread counts.
+    if cfg.determinism_every > 0 && index % cfg.determinism_every == 0 {
+        let eng2 = OptimizedEngine { threads: Some(2), ..eng };
+        let y2 = eng2.compile(&case.model).map_err(|e| e.to_string()).and_then(|p| p.run(&case.inputs).map_err(|e| e.to_string()));
+        match y2 {
+            Ok(o) => {
+                let r = compare_outputs("determinism", vec![format!("{name} (2 threads)"), format!("{name} (1 thread)")], &o.outputs, &y, &vec![Some(0.0); y.len()]);
+                if r.status == Status::Failed {
+                    out.failures.push(fail(case, "determinism", r.engines, true, r.detail));
+                }
+            }
+            Err(e) => out.failures.push(fail(case, "determinism", vec![name], true, format!("2-thread run failed: {e}"))),
+        }
+    }
+}
