@@ -38,6 +38,14 @@ fn broadcast_modes_none_and_pdpd() {
     );
     assert_eq!(s, vec![2, 3, 2]);
     assert_bits(&y, &[1., 1., 2., 2., 3., 3., 1., 1., 2., 2., 3., 3.]);
+    // pdpd trims B's trailing 1s: A [2,3], B [3,1] with axis 1 acts as [1,3].
+    let (_, y) = run1(
+        "Add",
+        "opset1",
+        &[("auto_broadcast", "pdpd"), ("axis", "1")],
+        &[f(&[2, 3], &[0.; 6]), f(&[3, 1], &[1., 2., 3.])],
+    );
+    assert_bits(&y, &[1., 2., 3., 1., 2., 3.]);
     // numpy: incompatible shapes are an error, not a panic.
     assert!(eval_op("Add", "opset1", &[], &[f(&[2], &[1., 2.]), f(&[3], &[1., 2., 3.])], 1).is_err());
 }

@@ -239,12 +239,16 @@ fn binary_shapes(
             if b.len() > a.len() {
                 return Err(incompatible());
             }
+            // As `autobroadcast_binop`: the axis from the untrimmed ranks, then B's trailing 1s
+            // dropped before aligning.
             let start = if axis < 0 { a.len() - b.len() } else { usize::try_from(axis).unwrap_or(usize::MAX) };
-            if start.checked_add(b.len()).is_none_or(|e| e > a.len()) {
+            let trimmed_len = b.len() - b.iter().rev().take_while(|&&d| d == 1).count();
+            let trimmed = &b[..trimmed_len];
+            if start.checked_add(trimmed.len()).is_none_or(|e| e > a.len()) {
                 return Err(incompatible());
             }
             let mut padded = vec![1; start];
-            padded.extend_from_slice(b);
+            padded.extend_from_slice(trimmed);
             padded.resize(a.len(), 1);
             (a.to_vec(), padded)
         }
