@@ -209,6 +209,20 @@ fn case_interpolate(seed: u64) -> bool {
 
 fn case_lstm(seed: u64) -> bool {
     let mut g = Gen::new(seed);
+    if g.chance(0.25) {
+        let (b, i, h) = (g.range(1, 3), g.range(1, 5), g.range(1, 6));
+        let inputs = [
+            g.tensor(&[b, i], 2.0, false),
+            g.tensor(&[b, h], 1.0, false),
+            g.tensor(&[b, h], 1.0, false),
+            g.tensor(&[4 * h, i], 1.0, false),
+            g.tensor(&[4 * h, h], 1.0, false),
+            g.tensor(&[4 * h], 1.0, false),
+        ];
+        let clip = if g.chance(0.3) { "0.5" } else { "0" };
+        let attrs = [("hidden_size", h.to_string()), ("clip", clip.to_string())];
+        return compare_op("LSTMCell", "opset4", &attrs, &inputs, 2);
+    }
     let (b, t, i, h) = (g.range(1, 2), g.range(1, 4), g.range(1, 5), g.range(1, 6));
     let dir = g.pick(&["forward", "reverse", "bidirectional"]);
     let d = if dir == "bidirectional" { 2 } else { 1 };

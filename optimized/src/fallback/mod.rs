@@ -73,6 +73,7 @@ pub fn eval_node(model: &Model, node: usize, inputs: &[&Tensor]) -> Result<Vec<T
         "MatMul" => matmul::matmul(&cx)?,
         "Interpolate" => interpolate::interpolate(&cx)?,
         "LSTMSequence" => lstm::lstm_sequence(&cx)?,
+        "LSTMCell" if n.version == "opset4" => lstm::lstm_cell(&cx)?,
         other => return Err(cx.err(format!("op {other} version {} has no FP32 kernel", n.version))),
     };
     if outs.len() != n.outputs.len() {
