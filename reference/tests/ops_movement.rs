@@ -374,3 +374,26 @@ fn hostile_sizes_are_errors_not_panics() {
     let n = node("Tile", "opset1", &[], 1);
     assert!(eval(n, &[x, i64t(&[1], &[1 << 40])]).is_err());
 }
+
+#[test]
+fn depth_to_space_modes_and_inverse() {
+    // [1,8,1,1] = 0..8, block 2 -> [1,2,2,2]. blocks_first: channel = f(b)·C' + c' (C' = 2):
+    // c'=0 reads channels 0,2,4,6; c'=1 reads 1,3,5,7. depth_first: channel = c'·4 + f(b).
+    let x = iota(&[1, 8, 1, 1]);
+    let d2s = |mode: &str| node("DepthToSpace", "opset1", &[("mode", mode), ("block_size", "2")], 1);
+    let t = eval1(d2s("blocks_first"), std::slice::from_ref(&x));
+    assert_eq!(t.shape, vec![1, 2, 2, 2]);
+    assert_eq!(f32s(&t), &[0., 2., 4., 6., 1., 3., 5., 7.]);
+    let u = eval1(d2s("depth_first"), std::slice::from_ref(&x));
+    assert_eq!(f32s(&u), &[0., 1., 2., 3., 4., 5., 6., 7.]);
+    // SpaceToDepth with the same mode undoes it.
+    let s2d = |mode: &str| node("SpaceToDepth", "opset1", &[("mode", mode), ("block_size", "2")], 1);
+    let back = eval1(s2d("blocks_first"), &[t]);
+    assert_eq!((back.shape.clone(), f32s(&back).to_vec()), (vec![1, 8, 1, 1], f32s(&x).to_vec()));
+    let back = eval1(s2d("depth_first"), &[u]);
+    assert_eq!(f32s(&back), f32s(&x));
+    // Spatial: [1,1,2,2] -> SpaceToDepth -> [1,4,1,1] with channel f(b) = element (b1, b2).
+    let t = eval1(s2d("blocks_first"), &[f32t(&[1, 1, 2, 2], &[10., 11., 12., 13.])]);
+    assert_eq!((t.shape.clone(), f32s(&t).to_vec()), (vec![1, 4, 1, 1], vec![10., 11., 12., 13.]));
+    assert!(eval(d2s("blocks_first"), &[iota(&[1, 6, 1, 1])]).is_err());
+}

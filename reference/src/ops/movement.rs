@@ -1,5 +1,5 @@
 //! Data movement and type ops: Convert, Reshape, Squeeze, Transpose, Concat, Gather, Slice,
-//! VariadicSplit, Pad (the corpus's), and StridedSlice, Unsqueeze, ShapeOf, Split, Tile, Broadcast. All of them
+//! VariadicSplit, Pad (the corpus's), and StridedSlice, DepthToSpace, SpaceToDepth, Unsqueeze, ShapeOf, Split, Tile, Broadcast. All of them
 //! work on every element type (shape subgraphs stay i64) and only move elements, except Convert.
 
 use super::{OpCtx, OpResult};
@@ -12,6 +12,7 @@ pub mod join;
 pub mod layout;
 pub mod pad;
 pub mod slice;
+pub mod space_depth;
 pub mod strided_slice;
 
 /// Evaluates the ops of this family; `None` for any other op type.
@@ -30,6 +31,8 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
         ("Slice", "opset8") => one(slice::slice(node, inputs)),
         ("Pad", "opset1" | "opset12") => one(pad::pad(node, inputs)),
         ("Gather", "opset1" | "opset7") => one(gather::gather(node, inputs)),
+        ("DepthToSpace", "opset1") => one(space_depth::space_depth(node, inputs, true)),
+        ("SpaceToDepth", "opset1") => one(space_depth::space_depth(node, inputs, false)),
         ("StridedSlice", "opset1") => one(strided_slice::strided_slice(node, inputs)),
         ("Unsqueeze", "opset1") => one(extra::unsqueeze(node, inputs)),
         ("ShapeOf", "opset1" | "opset3") => one(extra::shape_of(node, inputs)),

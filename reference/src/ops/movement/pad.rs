@@ -58,7 +58,9 @@ pub fn pad(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
             .and_then(|v| v.checked_add(pe[ax]))
             .and_then(|v| usize::try_from(v).ok())
             .ok_or_else(|| op_err(node, format!("Pad: axis {ax} would have a negative or huge size")))?;
-        if matches!(mode, Mode::Reflect | Mode::Symmetric) && (pb[ax].saturating_sub(k) >= d || pe[ax].saturating_sub(k) >= d) {
+        if matches!(mode, Mode::Reflect | Mode::Symmetric)
+            && (pb[ax].saturating_sub(k) >= d || pe[ax].saturating_sub(k) >= d)
+        {
             return Err(op_err(node, format!("Pad: {pb:?}/{pe:?} too large to reflect axis {ax} of size {d}")));
         }
         if mode == Mode::Edge && d == 0 && out_d > 0 {
