@@ -298,6 +298,7 @@ fn base_report(
         quant_param_bytes: qparams,
         fp32_equivalent_bytes: elements.saturating_mul(4),
         differs_above_input_high: None,
+        differs_in_sign_of_zero: diff.sign_of_zero,
         note,
     }
 }
@@ -320,7 +321,12 @@ fn rewrite_fq(
         let ol = m.ranges[2].at(&maps[2], i);
         let oh = m.ranges[3].at(&maps[3], i);
         let after = fake_quantize_scalar(qi as f32, lo, hi, ol, oh, m.levels);
-        if before.to_bits() != after.to_bits() && m.w[i] > m.ranges[0].at(&maps[0], i).max(m.ranges[1].at(&maps[1], i))
+        // A difference only in the sign of zero (ol = −0: the interior gives 0 + (−0) = +0, the
+        // compressed grid's low end returns ol itself) is counted apart by `Diff`.
+        let sign_of_zero = before == 0.0 && after == 0.0;
+        if before.to_bits() != after.to_bits()
+            && !sign_of_zero
+            && m.w[i] > m.ranges[0].at(&maps[0], i).max(m.ranges[1].at(&maps[1], i))
         {
             above += 1;
         }
@@ -347,8 +353,8 @@ fn rewrite_fq(
     let mut note = format!("grid [{}, {}]", grid.low, grid.high());
     if diff.not_bit_identical > 0 {
         note.push_str(&format!(
-            "; {above} of the {} differences where w > input_high (SPEC §2.2: oh vs (oh-ol)+ol)",
-            diff.not_bit_identical
+            "; {above} of the {} differences where w > input_high (SPEC §2.2: oh vs (oh-ol)+ol), {} only in the sign of zero",
+            diff.not_bit_identical, diff.sign_of_zero
         ));
     }
     let mut rep = base_report(model, m, grid, Form::Fq, diff, qparams, note);

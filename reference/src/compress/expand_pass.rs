@@ -17,7 +17,7 @@
 //! weights), otherwise the whole type (256 or 16 levels); i4 likewise with 15 / 16.
 
 use super::graph::{const_node, fq_node, Graph};
-use super::quant::{dq_value, fused_value, scale_zero_point, type_range, Grid, Operand};
+use super::quant::{dq_value, fused_value, scale_zero_point, signed_low, type_range, Grid, Operand};
 use super::report::{Diff, Refusal, Report, TensorReport};
 use super::{const_size, const_through_convert, read_const, CompressError};
 use crate::broadcast::broadcast_shapes;
@@ -154,6 +154,7 @@ fn fold_fq(model: &Model, g: &mut Graph, fq: usize, wq: usize) -> Result<TensorR
         quant_param_bytes: qparams,
         fp32_equivalent_bytes: elements.saturating_mul(4),
         differs_above_input_high: None,
+        differs_in_sign_of_zero: 0,
         note: format!("Convert from {} folded; FakeQuantize unchanged", t.element_type),
     })
 }
@@ -165,6 +166,140 @@ fn infer_grid(et: ElementType, q: &[i64], has_zp: bool) -> Option<Grid> {
     let symmetric = !has_zp && matches!(et, ElementType::I8 | ElementType::I4) && min > lo;
     let low = if symmetric { lo + 1 } else { lo };
     Some(Grid { levels: (hi - low + 1) as u64, low, element_type: et })
+}
+
+/// What choosing FakeQuantize ranges for a dq tensor needs.
+struct Fit<'a> {
+    scale: &'a Operand,
+    zp: Option<&'a Operand>,
+    /// Scale and zero point index maps from the range shape.
+    s_in_r: &'a crate::broadcast::BroadcastIndex,
+    z_in_r: Option<&'a crate::broadcast::BroadcastIndex>,
+    /// Weight elements of each range element.
+    members: &'a [Vec<usize>],
+    q: &'a [i64],
+    /// The dq values.
+    d: &'a [f32],
+}
+
+impl Fit<'_> {
+    /// Per range element, `(ol, oh)` among the f32 values within `SEARCH` steps of the exact
+    /// `(n − zp)·scale` and `(n + L − 1 − zp)·scale`: one from which OpenVINO's formulas give back
+    /// the stored scale and zero point, and with `closest` the one whose FakeQuantize outputs are
+    /// closest to the dq values. Returns the ranges and how many range elements did not re-derive.
+    fn ranges(&self, grid: &Grid, nr: usize, closest: bool) -> (Vec<f32>, Vec<f32>, usize) {
+        let levels = grid.levels;
+        let (lo, hi) = (grid.low as f64, grid.high() as f64);
+        let mut ol = vec![0f32; nr];
+        let mut oh = vec![0f32; nr];
+        let mut unmatched = 0usize;
+        for j in 0..nr {
+            let s = self.scale.data.get(self.s_in_r.map(j)).copied().unwrap_or(f32::NAN);
+            let z = match (self.zp, self.z_in_r) {
+                (Some(zo), Some(m)) => zo.data.get(m.map(j)).copied().unwrap_or(0.0),
+                _ => 0.0,
+            };
+            let members = self.members.get(j).map_or(&[][..], Vec::as_slice);
+            let ol0 = ((lo - f64::from(z)) * f64::from(s)) as f32;
+            let oh0 = ((hi - f64::from(z)) * f64::from(s)) as f32;
+            // Candidates: ol' within SEARCH steps of ol0; oh' around ol' + D' for D' within a
+            // few steps of (L−1)·scale — stepping oh' alone is too fine when |oh| ≪ |ol|, as
+            // the scale depends on oh − ol.
+            let d0 = ((hi - lo) * f64::from(s)) as f32;
+            let mut combos: Vec<(f32, f32, i32)> = Vec::new();
+            for a in -SEARCH..=SEARCH {
+                let l = step(ol0, a);
+                for k in -SEARCH - 1..=SEARCH + 1 {
+                    let base = l + step(d0, k);
+                    for b in -2..=2 {
+                        combos.push((l, step(base, b), a.abs() + k.abs() + b.abs()));
+                    }
+                }
+            }
+            combos.push((ol0, oh0, 0));
+            let rederives = |l: f32, h: f32| {
+                let (s2, z2) = scale_zero_point(l, h, levels, grid.low);
+                // Without a stored zero point, compressing again must drop it (|zp| < FLT_EPSILON)
+                // or fuse it back into the same integers (OpenVINO fuses a zp of 7.6e-6, say).
+                let same_zp = || match self.zp {
+                    Some(_) => z2.to_bits() == z.to_bits(),
+                    None => {
+                        z2.abs() < f32::EPSILON
+                            || members.iter().all(|&i| {
+                                let qi = self.q.get(i).copied().unwrap_or(0);
+                                fused_value(qi, z2, grid.element_type) == Some(qi)
+                            })
+                    }
+                };
+                s2.to_bits() == s.to_bits() && same_zp()
+            };
+            let ok: Vec<(f32, f32, i32)> = combos.iter().copied().filter(|&(l, h, _)| rederives(l, h)).collect();
+            let matched = !ok.is_empty();
+            let pool = if matched { ok } else { combos };
+            let mut best: Option<(Rank, f32, f32)> = None;
+            if !closest {
+                best = pool.first().filter(|_| matched).map(|&(l, h, _)| ((false, 0.0, 0, 0), l, h));
+            } else {
+                for &(l, h, dist) in &pool {
+                    let mut worst = 0f64;
+                    let mut count = 0u64;
+                    for &i in members {
+                        let di = self.d.get(i).copied().unwrap_or(0.0);
+                        let y = fake_quantize_scalar(di, l, h, l, h, levels);
+                        if y.to_bits() != di.to_bits() {
+                            count += 1;
+                            let dd = (f64::from(y) - f64::from(di)).abs();
+                            worst = worst.max(if dd.is_nan() { f64::MAX } else { dd });
+                        }
+                    }
+                    let key = (!matched, worst, count, dist);
+                    if best.as_ref().is_none_or(|(bk, _, _)| key.partial_cmp(bk) == Some(std::cmp::Ordering::Less)) {
+                        best = Some((key, l, h));
+                    }
+                }
+            }
+            match best {
+                Some((key, l, h)) => {
+                    if key.0 {
+                        unmatched += 1;
+                    }
+                    ol[j] = l;
+                    oh[j] = h;
+                }
+                None => {
+                    unmatched += 1;
+                    ol[j] = ol0;
+                    oh[j] = oh0;
+                    if !closest {
+                        // Only whether every channel re-derives is asked: this grid does not.
+                        return (ol, oh, unmatched);
+                    }
+                }
+            }
+        }
+        (ol, oh, unmatched)
+    }
+}
+
+/// The grids to try for a dq tensor: the preferred one, then every other level count of the
+/// storage type whose grid (`n = 0` unsigned, `−(L/2)` signed) holds all `q` and that
+/// compressing again would store in the same type (more than 16 levels for 8-bit types).
+fn candidate_grids(preferred: Grid, q: &[i64]) -> Vec<Grid> {
+    let et = preferred.element_type;
+    let Some((lo, hi)) = type_range(et) else { return vec![preferred] };
+    let (min, max) = (q.iter().copied().min().unwrap_or(0), q.iter().copied().max().unwrap_or(0));
+    let full = (hi - lo + 1) as u64;
+    let least = if matches!(et, ElementType::I8 | ElementType::U8) { 17 } else { 3 };
+    let unsigned = matches!(et, ElementType::U8 | ElementType::U4);
+    let mut v = vec![preferred];
+    for levels in (least..=full).rev() {
+        let low = if unsigned { 0 } else { signed_low(levels) };
+        let g = Grid { levels, low, element_type: et };
+        if g != preferred && low <= min && g.high() >= max && low >= lo && g.high() <= hi {
+            v.push(g);
+        }
+    }
+    v
 }
 
 /// One f32 step up (`k > 0`) or down from `x`, `k` times.
@@ -252,62 +387,40 @@ fn expand_dq(
             m.push(i);
         }
     }
-    let levels = grid.levels;
-    let (lo, hi) = (grid.low as f64, grid.high() as f64);
-    let mut ol = vec![0f32; nr];
-    let mut oh = vec![0f32; nr];
-    let mut unmatched = 0usize;
-    for j in 0..nr {
-        let s = scale.data.get(s_in_r.map(j)).copied().unwrap_or(f32::NAN);
-        let z = match (&zp, &z_in_r) {
-            (Some(zo), Some(m)) => zo.data.get(m.map(j)).copied().unwrap_or(0.0),
-            _ => 0.0,
-        };
-        let ol0 = ((lo - f64::from(z)) * f64::from(s)) as f32;
-        let oh0 = ((hi - f64::from(z)) * f64::from(s)) as f32;
-        // (matches OpenVINO's scale and zp, max |Δ|, count, distance) — smaller is better.
-        let mut best: Option<(Rank, f32, f32)> = None;
-        for a in -SEARCH..=SEARCH {
-            for b in -SEARCH..=SEARCH {
-                let (l, h) = (step(ol0, a), step(oh0, b));
-                let (s2, z2) = scale_zero_point(l, h, levels, grid.low);
-                // Without a stored zero point, compressing again must drop it (|zp| < FLT_EPSILON)
-                // or fuse it back into the same integers (OpenVINO fuses a zp of 7.6e-6, say).
-                let same_zp = || match &zp {
-                    Some(_) => z2.to_bits() == z.to_bits(),
-                    None => {
-                        z2.abs() < f32::EPSILON
-                            || members.get(j).is_some_and(|ms| {
-                                ms.iter().all(|&i| fused_value(q[i], z2, grid.element_type) == Some(q[i]))
-                            })
-                    }
-                };
-                let ok = s2.to_bits() == s.to_bits() && same_zp();
-                let mut worst = 0f64;
-                let mut count = 0u64;
-                for &i in members.get(j).map_or(&[][..], Vec::as_slice) {
-                    let di = d.get(i).copied().unwrap_or(0.0);
-                    let y = fake_quantize_scalar(di, l, h, l, h, levels);
-                    if y.to_bits() != di.to_bits() {
-                        count += 1;
-                        let dd = (f64::from(y) - f64::from(di)).abs();
-                        worst = worst.max(if dd.is_nan() { f64::MAX } else { dd });
-                    }
-                }
-                let key = (!ok, worst, count, a.abs() + b.abs());
-                if best.as_ref().is_none_or(|(bk, _, _)| key.partial_cmp(bk) == Some(std::cmp::Ordering::Less)) {
-                    best = Some((key, l, h));
-                }
-            }
-        }
-        if let Some((key, l, h)) = best {
-            if key.0 {
-                unmatched += 1;
-            }
-            ol[j] = l;
-            oh[j] = h;
+    // The levels are not stored: try the preferred grid, then every other grid of the storage
+    // type that holds all q, until OpenVINO's formulas re-derive every scale and zero point.
+    let fit = Fit {
+        scale: &scale,
+        zp: zp.as_ref(),
+        s_in_r: &s_in_r,
+        z_in_r: z_in_r.as_ref(),
+        members: &members,
+        q: &q,
+        d: &d,
+    };
+    let mut chosen = None;
+    for cand in candidate_grids(grid, &q) {
+        let (ol, oh, unmatched) = fit.ranges(&cand, nr, false);
+        if unmatched == 0 {
+            chosen = Some((cand, ol, oh, 0));
+            break;
         }
     }
+    let (grid, ol, oh, unmatched) = match chosen {
+        Some(c) => c,
+        None => {
+            let (ol, oh, unmatched) = fit.ranges(&grid, nr, true);
+            (grid, ol, oh, unmatched)
+        }
+    };
+    let levels = grid.levels;
+    let (ol, oh) = if unmatched == 0 {
+        // Now pick, among the re-deriving pairs, the closest to the dq values.
+        let (ol, oh, _) = fit.ranges(&grid, nr, true);
+        (ol, oh)
+    } else {
+        (ol, oh)
+    };
     // Natural weights must select level q − n again; otherwise expand on the integer grid.
     let natural = (0..q.len()).all(|i| {
         let j = rmap.map(i);
@@ -390,6 +503,7 @@ fn expand_dq(
         quant_param_bytes: qparams,
         fp32_equivalent_bytes: elements.saturating_mul(4),
         differs_above_input_high: None,
+        differs_in_sign_of_zero: diff.sign_of_zero,
         note,
     };
     Ok(Ok((report, d)))

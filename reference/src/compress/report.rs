@@ -41,6 +41,9 @@ pub struct TensorReport {
     /// compressed-fq only: how many of the differing elements have a weight above input_high,
     /// where SPEC §2.2 predicts the only differences (`oh` vs `(oh − ol) + ol`, ≤ 1 ulp).
     pub differs_above_input_high: Option<u64>,
+    /// How many of the differing elements differ only in the sign of zero (+0 vs −0: equal
+    /// values, different bits; e.g. `ol = −0`, where the original's interior gives `0 + (−0) = +0`).
+    pub differs_in_sign_of_zero: u64,
     /// What the rewrite did, in words (zero point dropped or fused, grid, fallback choices).
     pub note: String,
 }
@@ -135,6 +138,8 @@ pub(crate) struct Diff {
     pub max_ulp: f64,
     pub max_ulp_steps: u64,
     pub max_abs: f64,
+    /// Differences between +0 and −0 only (equal values, different bits).
+    pub sign_of_zero: u64,
 }
 
 impl Diff {
@@ -144,6 +149,9 @@ impl Diff {
             return;
         }
         self.not_bit_identical += 1;
+        if before == 0.0 && after == 0.0 {
+            self.sign_of_zero += 1;
+        }
         let d = (f64::from(before) - f64::from(after)).abs();
         // NaN on either side: an unbounded difference (serialized as the largest finite f64).
         let d = if d.is_nan() { f64::MAX } else { d.min(f64::MAX) };
