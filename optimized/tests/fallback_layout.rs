@@ -123,6 +123,90 @@ fn case_movement(seed: u64) -> bool {
     }
 }
 
+fn case_more_movement(seed: u64) -> bool {
+    let mut g = Gen::new(seed);
+    let rank = g.range(1, 4);
+    let shape = g.shape(rank, 4);
+    let x = g.tensor(&shape, 4.0, true);
+    let r = rank as i64;
+    match g.range(0, 6) {
+        0 => {
+            let ot = g.pick(&["i64", "i32"]);
+            compare_op("ShapeOf", "opset3", &[("output_type", ot.into())], &[x], 1)
+        }
+        1 => {
+            let axis = g.range(0, rank - 1);
+            let d = shape[axis];
+            let n = g.pick(&[1, d, if d % 2 == 0 { 2 } else { 1 }]);
+            let a = i64s(vec![], vec![axis as i64 - if g.chance(0.5) { r } else { 0 }]);
+            compare_op("Split", "opset1", &[("num_splits", n.to_string())], &[x, a], n)
+        }
+        2 => {
+            let k = g.range(0, 4);
+            let reps: Vec<i64> = (0..k).map(|_| g.range(0, 3) as i64).collect();
+            compare_op("Tile", "opset1", &[], &[x, i64s(vec![k], reps)], 1)
+        }
+        3 => {
+            let mode = g.pick(&["numpy", "bidirectional", "explicit"]);
+            let extra = g.range(0, 2);
+            let mut target: Vec<i64> = (0..extra).map(|_| g.range(1, 3) as i64).collect();
+            target.extend(shape.iter().map(|&d| {
+                if d == 1 {
+                    g.range(1, 3) as i64
+                } else if mode == "bidirectional" && g.chance(0.3) {
+                    1
+                } else {
+                    d as i64
+                }
+            }));
+            let tl = target.len();
+            let mut inputs = vec![x, i64s(vec![tl], target)];
+            if mode == "explicit" {
+                inputs.push(i64s(vec![rank], (extra as i64..(extra + rank) as i64).collect()));
+            }
+            compare_op("Broadcast", "opset3", &[("mode", mode.into())], &inputs, 1)
+        }
+        4 => {
+            let bs = g.range(1, 2);
+            let k = g.range(1, 2);
+            let to_space = g.chance(0.5);
+            let mut s = vec![g.range(1, 2)];
+            if to_space {
+                s.push(g.range(1, 2) * bs.pow(k as u32));
+                s.extend(g.shape(k, 3));
+            } else {
+                s.push(g.range(1, 3));
+                for _ in 0..k {
+                    s.push(g.range(1, 2) * bs);
+                }
+            }
+            let x = g.tensor(&s, 4.0, false);
+            let attrs =
+                [("mode", g.pick(&["blocks_first", "depth_first"]).to_string()), ("block_size", bs.to_string())];
+            compare_op(if to_space { "DepthToSpace" } else { "SpaceToDepth" }, "opset1", &attrs, &[x], 1)
+        }
+        5 => {
+            let k = g.range(1, 2);
+            let out_rank = rank as i64 + k as i64;
+            let mut axes: Vec<i64> = Vec::new();
+            while axes.len() < k {
+                let a = g.range(0, out_rank as usize - 1) as i64;
+                if !axes.contains(&a) {
+                    axes.push(a);
+                }
+            }
+            let axes: Vec<i64> = axes.into_iter().map(|a| if g.chance(0.3) { a - out_rank } else { a }).collect();
+            compare_op("Unsqueeze", "opset1", &[], &[x, i64s(vec![k], axes)], 1)
+        }
+        _ => {
+            let axis = g.range(0, rank - 1);
+            let idx: Vec<i64> = (0..3).map(|_| g.range(0, shape[axis] - 1) as i64).collect();
+            let a = i64s(vec![], vec![axis as i64]);
+            compare_op("Gather", "opset7", &[("batch_dims", "0".into())], &[x, i64s(vec![3], idx), a], 1)
+        }
+    }
+}
+
 fn case_reductions(seed: u64) -> bool {
     let mut g = Gen::new(seed);
     let rank = g.range(1, 4);
@@ -257,6 +341,11 @@ proptest! {
     }
 
     #[test]
+    fn more_movement_matches(seed in any::<u64>()) {
+        case_more_movement(seed);
+    }
+
+    #[test]
     fn reductions_match(seed in any::<u64>()) {
         case_reductions(seed);
     }
@@ -277,6 +366,7 @@ proptest! {
 fn most_generated_cases_compute() {
     for (name, f) in [
         ("movement", case_movement as fn(u64) -> bool),
+        ("more movement", case_more_movement),
         ("reductions", case_reductions),
         ("interpolate", case_interpolate),
         ("lstm", case_lstm),

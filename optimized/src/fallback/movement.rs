@@ -5,7 +5,7 @@ use super::broadcast::{min_rows, row_major_strides, rows_and_inner};
 use super::ctx::{Ctx, FallbackError};
 use super::elem::{dispatch, Elem};
 use conform_ir::shape::fmt_shape;
-use conform_ir::{Tensor, TensorData};
+use conform_ir::{ElementType, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// The same data under another shape (element counts checked by the caller).
@@ -490,4 +490,223 @@ pub(crate) fn pad(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     let data = dispatch!(&t.data, gather_axes_data(cx, t, &maps, fill))?;
     let shape = maps.iter().map(Vec::len).collect();
     Ok(vec![cx.tensor(t.element_type, shape, data)?])
+}
+
+/// ShapeOf-1 (i64) and ShapeOf-3 (`output_type` i64 or i32): the input's shape as a 1-D tensor.
+pub(crate) fn shape_of(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(1, 1)?;
+    let t = cx.input(0)?;
+    let dims = t.shape.iter().map(|&d| i64::try_from(d).map_err(|_| cx.err("dimension too large")));
+    let dims: Vec<i64> = dims.collect::<Result<_, _>>()?;
+    let n = vec![dims.len()];
+    match cx.node.attr("output_type").map(str::trim).unwrap_or("i64") {
+        "i64" => Ok(vec![cx.tensor(ElementType::I64, n, TensorData::I64(dims))?]),
+        "i32" => {
+            let v = dims.iter().map(|&d| i32::try_from(d).map_err(|_| cx.err("dimension exceeds i32")));
+            Ok(vec![cx.tensor(ElementType::I32, n, TensorData::I32(v.collect::<Result<_, _>>()?))?])
+        }
+        other => Err(cx.err(format!("output_type {other} is not i32 or i64"))),
+    }
+}
+
+/// Split-1: `num_splits` equal pieces along `axis` (input 1, negative counts from the end).
+pub(crate) fn split(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(2, 2)?;
+    let t = cx.input(0)?;
+    let axis_v = cx.int_input(1)?;
+    let [axis] = axis_v.as_slice() else {
+        return Err(cx.err("the axis input must hold one value"));
+    };
+    let axis = cx.axis(*axis, t.shape.len())?;
+    let d = t.shape[axis];
+    let n = usize::try_from(cx.node.attr_u64("num_splits")?)
+        .ok()
+        .filter(|&n| n > 0 && d % n == 0)
+        .ok_or_else(|| cx.err(format!("num_splits does not divide dimension {d}")))?;
+    let part = d / n;
+    (0..n)
+        .map(|k| {
+            let maps: Vec<Vec<Option<usize>>> = t
+                .shape
+                .iter()
+                .enumerate()
+                .map(|(a, &dim)| {
+                    if a == axis {
+                        (k * part..(k + 1) * part).map(Some).collect()
+                    } else {
+                        (0..dim).map(Some).collect()
+                    }
+                })
+                .collect();
+            let data = dispatch!(&t.data, gather_axes_data(cx, t, &maps, None))?;
+            let mut shape = t.shape.clone();
+            shape[axis] = part;
+            cx.tensor(t.element_type, shape, data)
+        })
+        .collect()
+}
+
+/// Tile-1: repeats the input `repeats[i]` times along axis i; the shorter of `repeats` and the
+/// input shape is padded with leading 1s.
+pub(crate) fn tile(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(2, 2)?;
+    let t = cx.input(0)?;
+    let reps: Vec<usize> = cx
+        .int_input(1)?
+        .into_iter()
+        .map(|r| usize::try_from(r).map_err(|_| cx.err(format!("negative repeat {r}"))))
+        .collect::<Result<_, _>>()?;
+    let rank = t.shape.len().max(reps.len());
+    let pad = |v: &[usize]| -> Vec<usize> { std::iter::repeat_n(1, rank - v.len()).chain(v.iter().copied()).collect() };
+    let in_shape = pad(&t.shape);
+    let reps = pad(&reps);
+    let out: Vec<usize> = in_shape
+        .iter()
+        .zip(&reps)
+        .map(|(&d, &r)| d.checked_mul(r))
+        .collect::<Option<_>>()
+        .ok_or_else(|| cx.err("output size overflows"))?;
+    cx.count(&out)?;
+    let maps: Vec<Vec<Option<usize>>> =
+        in_shape.iter().zip(&out).map(|(&d, &o)| (0..o).map(|i| Some(i % d.max(1))).collect()).collect();
+    let src = Tensor { element_type: t.element_type, shape: in_shape, data: t.data.clone() };
+    let data = dispatch!(&src.data, gather_axes_data(cx, &src, &maps, None))?;
+    Ok(vec![cx.tensor(t.element_type, out, data)?])
+}
+
+/// Broadcast-1/3: `mode` numpy (the input broadcasts to `target_shape`), bidirectional (v3: the
+/// numpy broadcast of both shapes) or explicit (`axes_mapping`, input 2, names the output axis of
+/// each input axis, ascending).
+pub(crate) fn broadcast(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(2, 3)?;
+    let t = cx.input(0)?;
+    let target: Vec<usize> = cx
+        .int_input(1)?
+        .into_iter()
+        .map(|d| usize::try_from(d).map_err(|_| cx.err(format!("negative dimension {d}"))))
+        .collect::<Result<_, _>>()?;
+    let mode = cx.node.attr("mode").map(str::trim).unwrap_or("numpy");
+    let (out, aligned): (Vec<usize>, Vec<usize>) = match mode {
+        "numpy" => (target, t.shape.clone()),
+        "bidirectional" => {
+            let out = super::broadcast::broadcast_pair(&t.shape, &target).ok_or_else(|| {
+                cx.err(format!("{} and {} do not broadcast", fmt_shape(&t.shape), fmt_shape(&target)))
+            })?;
+            (out, t.shape.clone())
+        }
+        "explicit" => {
+            let axes = cx.int_input(2)?;
+            if axes.len() != t.shape.len() {
+                return Err(cx.err("axes_mapping must name one axis per input axis"));
+            }
+            let mut aligned = vec![1usize; target.len()];
+            let mut last: Option<usize> = None;
+            for (k, &a) in axes.iter().enumerate() {
+                let a = usize::try_from(a)
+                    .ok()
+                    .filter(|&a| a < target.len() && last.is_none_or(|l| a > l))
+                    .ok_or_else(|| cx.err(format!("bad axes_mapping {axes:?}")))?;
+                aligned[a] = t.shape[k];
+                last = Some(a);
+            }
+            (target, aligned)
+        }
+        other => return Err(cx.err(format!("unknown mode \"{other}\""))),
+    };
+    cx.count(&out)?;
+    let strides = super::broadcast::strides_into(&aligned, &out)
+        .ok_or_else(|| cx.err(format!("{} does not broadcast to {}", fmt_shape(&t.shape), fmt_shape(&out))))?;
+    let data = dispatch!(&t.data, permute(cx, &t.data, &out, &strides))?;
+    Ok(vec![cx.tensor(t.element_type, out, data)?])
+}
+
+/// DepthToSpace-1 (`to_space`) and SpaceToDepth-1 over `[N, C, D1..Dk]` with `block_size` `bs`:
+/// DepthToSpace output `(n, c', d_i·bs + b_i)` reads input channel `f(b)·C' + c'`
+/// (`blocks_first`) or `c'·bs^k + f(b)` (`depth_first`) at `(d_i)`, `f` the row-major index of
+/// `b` in the block; SpaceToDepth is the inverse.
+pub(crate) fn space_depth(cx: &Ctx<'_>, to_space: bool) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(1, 1)?;
+    let t = cx.input(0)?;
+    let blocks_first = match cx.node.attr_required("mode")?.trim() {
+        "blocks_first" => true,
+        "depth_first" => false,
+        other => return Err(cx.err(format!("unknown mode \"{other}\""))),
+    };
+    let bs = usize::try_from(cx.node.attr_u64("block_size")?)
+        .ok()
+        .filter(|&b| b > 0)
+        .ok_or_else(|| cx.err("block_size must be positive"))?;
+    let rank = t.shape.len();
+    if !(3..=8).contains(&rank) {
+        return Err(cx.err(format!("input rank {rank} is not 3 to 8")));
+    }
+    let k = rank - 2;
+    let blocks = (0..k).try_fold(1usize, |a, _| a.checked_mul(bs)).ok_or_else(|| cx.err("block too large"))?;
+    let (n, c) = (t.shape[0], t.shape[1]);
+    // Shapes of the "depth" side [N, C', ..small] and the "space" side [N, C'/.., ..large].
+    let (out, cp): (Vec<usize>, usize) = if to_space {
+        if c % blocks != 0 {
+            return Err(cx.err(format!("channels {c} are not divisible by {blocks}")));
+        }
+        let mut o = vec![n, c / blocks];
+        for &d in &t.shape[2..] {
+            o.push(d.checked_mul(bs).ok_or_else(|| cx.err("output too large"))?);
+        }
+        (o, c / blocks)
+    } else {
+        if t.shape[2..].iter().any(|&d| d % bs != 0) {
+            return Err(cx.err(format!("spatial dims {:?} are not divisible by {bs}", &t.shape[2..])));
+        }
+        let mut o = vec![n, c * blocks];
+        o.extend(t.shape[2..].iter().map(|&d| d / bs));
+        (o, c)
+    };
+    let total = cx.count(&out)?;
+    // For every element of the space-side tensor, its flat index in the depth-side tensor.
+    let space_shape: Vec<usize> = if to_space { out.clone() } else { t.shape.clone() };
+    let depth_shape: Vec<usize> = if to_space { t.shape.clone() } else { out.clone() };
+    let ds = super::broadcast::row_major_strides(&depth_shape);
+    let mut map = cx.with_capacity::<usize>(total)?;
+    let mut coord = [0usize; 8];
+    for _ in 0..total {
+        // coord is a space-side coordinate: (n, c', d_i·bs + b_i).
+        let (mut f, mut pos) = (0usize, 0usize);
+        for i in 0..k {
+            let (d, b) = (coord[2 + i] / bs, coord[2 + i] % bs);
+            f = f * bs + b;
+            pos += d * ds[2 + i];
+        }
+        let ch = if blocks_first { f * cp + coord[1] } else { coord[1] * blocks + f };
+        map.push(coord[0] * ds[0] + ch * ds[1] + pos);
+        for a in (0..rank).rev() {
+            coord[a] += 1;
+            if coord[a] < space_shape[a] {
+                break;
+            }
+            coord[a] = 0;
+        }
+    }
+    let data = dispatch!(&t.data, space_depth_t(cx, &t.data, &map, to_space))?;
+    Ok(vec![cx.tensor(t.element_type, out, data)?])
+}
+
+/// Applies the space→depth index map: gathers for DepthToSpace, scatters for SpaceToDepth.
+fn space_depth_t<T: Elem>(
+    cx: &Ctx<'_>,
+    data: &TensorData,
+    map: &[usize],
+    to_space: bool,
+) -> Result<TensorData, FallbackError> {
+    let v = T::slice(data).ok_or_else(|| cx.err("element type mismatch"))?;
+    let mut o = cx.filled(map.len(), T::ZERO)?;
+    if to_space {
+        for (o, &m) in o.iter_mut().zip(map) {
+            *o = v[m];
+        }
+    } else {
+        for (i, &m) in map.iter().enumerate() {
+            o[m] = v[i];
+        }
+    }
+    Ok(T::wrap(o))
 }
