@@ -6,15 +6,16 @@
 //! * **compressed-dq**: `(q − zp)·scale` is not always a FakeQuantize output (SPEC §2.1). The
 //!   weights become the dequantized values `d = (q − zp)·scale` (f32, as the dq subgraph computes
 //!   them) and the FakeQuantize gets `il = ol`, `ih = oh` per channel, with `ol`/`oh` chosen
-//!   among the f32 values a few steps around `(n − zp)·scale` and `(n + L − 1 − zp)·scale` so
-//!   that (a) OpenVINO's formulas give back exactly the stored scale and zero point (so that
-//!   compressing again gives the same bytes) and (b) the FakeQuantize output is as close as
-//!   possible to `d`. Where the natural weights would not select level `q − n` again, the
-//!   tensor is expanded on the integer grid instead (`w = q`, `il = n`, `ih = n + L − 1`).
+//!   among nearby f32 values (see [`Fit::ranges`]) so that (a) OpenVINO's formulas give back
+//!   exactly the stored scale and zero point (so that compressing again gives the same bytes)
+//!   and (b) the FakeQuantize output is as close as possible to `d`. Where the natural weights
+//!   would not select level `q − n` again, the tensor is expanded on the integer grid instead
+//!   (`w = q`, `il = n`, `ih = n + L − 1`).
 //!
 //! Levels are not stored in the dq form; they are inferred from the storage type: i8 without a
 //! zero point and all `q ≥ −127` → 255 on `[−127, 127]` (OpenVINO's symmetric 255-level
-//! weights), otherwise the whole type (256 or 16 levels); i4 likewise with 15 / 16.
+//! weights), otherwise the whole type (256 or 16 levels); i4 likewise with 15 / 16. When that grid
+//! cannot re-derive every scale and zero point, the other grids of the type are tried.
 
 use super::graph::{const_node, fq_node, Graph};
 use super::quant::{dq_value, fused_value, scale_zero_point, signed_low, type_range, Grid, Operand};
