@@ -133,3 +133,20 @@ fn mvn6_eps_modes() {
     let t = eval1(n, &[f32t(&[4], &[1., 2., 3., 4.]), i64t(&[1], &[0])]);
     assert_eq!(f32s(&t), &[-1.5, -0.5, 0.5, 1.5]);
 }
+
+#[test]
+fn normalize_l2_eps_modes() {
+    // [3, 4] over axis 0: s = 9 + 16 = 25; add, eps 0: y = x/5 = [0.6, 0.8] (division rounded).
+    let n = |mode: &str, eps: &str| node("NormalizeL2", "opset1", &[("eps", eps), ("eps_mode", mode)], 1);
+    let t = eval1(n("add", "0"), &[f32t(&[2], &[3., 4.]), i64t(&[1], &[0])]);
+    assert_eq!(f32s(&t), &[3f32 / 5f32, 4f32 / 5f32]);
+    // max with eps 100 > 25: y = x / 10.
+    let t = eval1(n("max", "100"), &[f32t(&[2], &[3., 4.]), i64t(&[1], &[0])]);
+    assert_eq!(f32s(&t), &[3f32 / 10f32, 4f32 / 10f32]);
+    // add with eps 11: sqrt(36) = 6 -> [0.5, 4/6].
+    let t = eval1(n("add", "11"), &[f32t(&[2], &[3., 4.]), i64t(&[1], &[0])]);
+    assert_eq!(f32s(&t), &[0.5, 4f32 / 6f32]);
+    // No axes: 0 stays 0, anything else becomes 1.
+    let t = eval1(n("add", "0"), &[f32t(&[3], &[0., -2., 7.]), i64t(&[0], &[])]);
+    assert_eq!(f32s(&t), &[0., 1., 1.]);
+}

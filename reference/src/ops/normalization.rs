@@ -1,4 +1,4 @@
-//! Softmax-1/8, ReduceMean/Sum/Max/Min/Prod-1, MVN-6, BatchNormInference-1/5, in f32 in the operation order of
+//! Softmax-1/8, ReduceMean/Sum/Max/Min/Prod-1, MVN-6, NormalizeL2-1, BatchNormInference-1/5, in f32 in the operation order of
 //! OpenVINO's references (FP32.md):
 //!
 //! - `ov::reference::reduce_sum` (`reference/reduce_sum.hpp`) adds the reduced elements in
@@ -29,6 +29,7 @@ pub fn evaluate(ctx: &OpCtx<'_>) -> OpResult {
         ("ReduceMin", "opset1") => reduce(node, inputs, Reduce::Min),
         ("ReduceProd", "opset1") => reduce(node, inputs, Reduce::Prod),
         ("MVN", "opset6") => mvn6(node, inputs),
+        ("NormalizeL2", "opset1") => normalize_l2(node, inputs),
         ("BatchNormInference", "opset1") => batch_norm(node, inputs, [2, 0, 1, 3, 4]),
         ("BatchNormInference", "opset5") => batch_norm(node, inputs, [0, 1, 2, 3, 4]),
         _ => return None,
@@ -204,6 +205,44 @@ fn mvn6(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
             for &i in g {
                 y[i] /= r;
             }
+        }
+    }
+    float_tensor(node, x_t.element_type, x_t.shape.clone(), y)
+}
+
+/// NormalizeL2-1 (`reference/normalize_l2.hpp`): `s` = Kahan sum of `x·x` over the axes;
+/// `y = x / sqrt(s + f32(eps))` (`eps_mode=add`) or `x / sqrt(max(s, f32(eps)))` (`max`, as
+/// `std::max(s, eps)`); with no axes, `y = (x == 0) ? 0 : 1`.
+fn normalize_l2(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, RefError> {
+    let x_t = input(node, inputs, 0)?;
+    let x = float_values(node, x_t, "NormalizeL2 input")?;
+    let reduced = reduced_axes(node, input(node, inputs, 1)?, x_t.shape.len(), "NormalizeL2 axes")?;
+    let eps = node.attr_f64("eps")? as f32;
+    let add = match node.attr_required("eps_mode")?.trim() {
+        "add" => true,
+        "max" => false,
+        other => return Err(op_err(node, format!("NormalizeL2: unknown eps_mode \"{other}\""))),
+    };
+    let mut y = vec![0f32; x.len()];
+    if !reduced.contains(&true) {
+        for (o, &v) in y.iter_mut().zip(&x) {
+            *o = if v == 0.0 { 0.0 } else { 1.0 };
+        }
+        return float_tensor(node, x_t.element_type, x_t.shape.clone(), y);
+    }
+    let sq: Vec<f32> = x.iter().map(|&v| v * v).collect();
+    for g in &reduction(&x_t.shape, &reduced).groups {
+        let s = reduce_group(Reduce::Sum, &sq, g, 1.0);
+        let arg = if add {
+            s + eps
+        } else if s < eps {
+            eps
+        } else {
+            s
+        };
+        let r = arg.sqrt();
+        for &i in g {
+            y[i] = x[i] / r;
         }
     }
     float_tensor(node, x_t.element_type, x_t.shape.clone(), y)
