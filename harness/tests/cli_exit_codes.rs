@@ -284,6 +284,7 @@ fn case_timeout_is_a_failed_check() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.lines().any(|l| l.contains("FAILED") && l.contains("timeout")), "{out}");
     assert_exit(&conform(&["check", CASE, "--case-timeout", "-1"]), 2, "negative timeout");
+    assert_exit(&conform(&["check", CASE, "--case-timeout", "1e300"]), 2, "timeout beyond a Duration");
 }
 
 /// `bench` on one small workload of the repository's file: the CONTRACT.md JSON keys, and exit 2

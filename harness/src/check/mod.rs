@@ -112,7 +112,8 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
         None => Vec::new(),
     };
     if let Some(t) = a.case_timeout {
-        if !(t.is_finite() && t > 0.0) {
+        // `try_from` also refuses values too large for a Duration (which would panic later).
+        if !(t.is_finite() && t > 0.0) || Duration::try_from_secs_f64(t).is_err() {
             return Err(CliError::Usage(format!("--case-timeout {t}: expected a positive number of seconds")));
         }
     }
@@ -202,7 +203,9 @@ fn run_with_timeout(c: Case, config: &RunConfig, timeout: Option<f64>) -> CaseOu
         let r = CheckResult::new("case", vec![], Status::Failed, format!("cannot start a worker thread: {e}"));
         return CaseOutcome { result: CaseResult { case: name, path, checks: vec![r] }, bad_input: false };
     }
-    match rx.recv_timeout(Duration::from_secs_f64(secs)) {
+    // Validated by `run`; the fallback only keeps this function total.
+    let limit = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+    match rx.recv_timeout(limit) {
         Ok(o) => o,
         Err(_) => {
             let mut r = CheckResult::new("case", vec![], Status::Failed, format!("did not finish within {secs} s"));
