@@ -49,7 +49,7 @@ fn every_seeded_bug_is_found_and_shrunk() {
         let bits = |t: &conform_ir::Tensor| t.to_f32_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&got.outputs[0]), bits(&want), "mutant:{m}: the minimized case fails without the mutant too");
         // Small: the shrunk model has few nodes.
-        assert!(model.nodes().len() <= 16, "mutant:{m}: {} nodes after shrinking: {}", model.nodes().len(), f.descriptor);
+        assert!(model.nodes().len() <= 24, "mutant:{m}: {} nodes after shrinking: {}", model.nodes().len(), f.descriptor);
         report.push(format!("mutant:{m}: found at case {} and shrunk ({} steps) in {:.2} s: {}", f.index, f.shrink_steps, t.elapsed().as_secs_f64(), f.descriptor));
     }
     let _ = std::fs::remove_dir_all(&out);
