@@ -108,7 +108,7 @@ fn case_movement(seed: u64) -> bool {
                     "symmetric" => d as i64,
                     _ => 3,
                 };
-                let lo = if v12 { -(d as i64 - 1).max(0).min(1) } else { 0 };
+                let lo = if v12 { -(d as i64 - 1).clamp(0, 1) } else { 0 };
                 lo + g.range(0, (max - lo).max(0) as usize) as i64
             };
             let pb: Vec<i64> = shape.iter().map(|&d| pad(&mut g, d)).collect();
@@ -137,7 +137,7 @@ fn case_more_movement(seed: u64) -> bool {
         1 => {
             let axis = g.range(0, rank - 1);
             let d = shape[axis];
-            let n = g.pick(&[1, d, if d % 2 == 0 { 2 } else { 1 }]);
+            let n = g.pick(&[1, d, if d.is_multiple_of(2) { 2 } else { 1 }]);
             let a = i64s(vec![], vec![axis as i64 - if g.chance(0.5) { r } else { 0 }]);
             compare_op("Split", "opset1", &[("num_splits", n.to_string())], &[x, a], n)
         }
