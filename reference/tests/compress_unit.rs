@@ -333,3 +333,25 @@ fn f16_ranges_behind_a_convert_are_constant() {
         assert_eq!(const_values(&c, "W").1, vec![-127, 63, 127]);
     }
 }
+
+#[test]
+fn zero_width_range_round_trips_through_the_integer_grid() {
+    // il=ih=ol=oh=0, L=255: all ranges ≥ 0 → u8, n = 0; w > ih selects level 254, w ≤ il level 0;
+    // scale = 0/254 = 0 and zp = 0 (OpenVINO's `scale != 0 ? … : 0`). Expanding cannot use the
+    // dequantized weights (all 0 select level 0), so it expands on the integer grid; compressing
+    // again must give the same bytes.
+    let m = weight_fq(&[0.5, -0.5, 0.0], 255, 0.0, 0.0);
+    let (c, rep) = compress(&m, &DQ).expect("compress");
+    assert_eq!(const_values(&c, "W").0, ElementType::U8);
+    assert_eq!(const_values(&c, "W").1, vec![254, 0, 0]);
+    assert_eq!(const_values(&c, "FQ/scale").2, vec![0.0]);
+    assert_eq!(rep.tensors[0].not_bit_identical, 0);
+    let (e, erep) = expand(&c).expect("expand");
+    assert!(erep.tensors[0].note.contains("integer-grid"), "{}", erep.tensors[0].note);
+    assert_eq!(const_values(&e, "W").2, vec![254.0, 0.0, 0.0]);
+    let (c2, _) = compress(&e, &DQ).expect("compress again");
+    assert_eq!(
+        conform_ir::write_model_to_bytes(&c).expect("write"),
+        conform_ir::write_model_to_bytes(&c2).expect("write")
+    );
+}
