@@ -30,7 +30,10 @@ fn main() {
     match optimized::bench::run_bench(&path, isa.as_deref(), threads, reps) {
         Ok(r) if json => println!("{}", r.to_json()),
         Ok(r) => {
-            println!("{:<24} {:>3} {:>11} {:>10} {:>10} {:>10} {:>8} {:>7}", "workload", "thr", "isa", "median_us", "min_us", "max_us", "GOPS", "%peak");
+            println!(
+                "{:<24} {:>3} {:>11} {:>10} {:>10} {:>10} {:>8} {:>7}",
+                "workload", "thr", "isa", "median_us", "min_us", "max_us", "GOPS", "%peak"
+            );
             for w in &r.workloads {
                 println!(
                     "{:<24} {:>3} {:>11} {:>10.1} {:>10.1} {:>10.1} {:>8.1} {:>7.1}",

@@ -9,7 +9,10 @@ use std::path::PathBuf;
 fn main() {
     let mut args = std::env::args().skip(1);
     let out = PathBuf::from(args.next().unwrap_or_else(|| "workloads_ir".into()));
-    let path = args.next().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/shapes.json")));
+    let path = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/shapes.json")));
     let specs = match optimized::bench::load_workloads(&path) {
         Ok(s) => s,
         Err(e) => {

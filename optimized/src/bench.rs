@@ -166,8 +166,9 @@ fn seed(id: &str) -> u64 {
 pub fn build_workload(w: &WorkloadSpec) -> Result<(Model, Vec<Tensor>, u64), OptError> {
     let mut rng = Rng::new(seed(&w.id));
     let mut b = Builder::new();
-    let ir = |e: conform_ir::IrError| OptError::Ir(e);
-    let shape_err = |e: conform_ir::tensor::ShapeMismatch| OptError::Workloads { path: w.id.clone(), message: e.to_string() };
+    let ir = OptError::from;
+    let shape_err =
+        |e: conform_ir::tensor::ShapeMismatch| OptError::Workloads { path: w.id.clone(), message: e.to_string() };
     match w.op.as_str() {
         "conv" => {
             let (n, c, h, wd, k) = (num(w, "N")?, num(w, "C")?, num(w, "H")?, num(w, "W")?, num(w, "K")?);
@@ -199,7 +200,8 @@ pub fn build_workload(w: &WorkloadSpec) -> Result<(Model, Vec<Tensor>, u64), Opt
             let cv = b.op(op, &attrs, &[(f, 0), (wn, 0)], &[vec![n, k, oh, ow]]);
             b.result(cv);
             let macs = (n * k * oh * ow * cin_g * kk[0] * kk[1]) as u64;
-            let input = Tensor::from_f32(vec![n, c, h, wd], data(&mut rng, n * c * h * wd, signed, s)).map_err(shape_err)?;
+            let input =
+                Tensor::from_f32(vec![n, c, h, wd], data(&mut rng, n * c * h * wd, signed, s)).map_err(shape_err)?;
             Ok((b.finish(&w.id).map_err(ir)?, vec![input], macs))
         }
         "matmul" => {
@@ -218,7 +220,8 @@ pub fn build_workload(w: &WorkloadSpec) -> Result<(Model, Vec<Tensor>, u64), Opt
             let fa = b.fq(xa, &ash, levels, ra);
             let mut out_shape = ash[..r - 2].to_vec();
             out_shape.extend([m, nn]);
-            let mut inputs = vec![Tensor::from_f32(ash.clone(), data(&mut rng, batch * m * kd, signed, s)).map_err(shape_err)?];
+            let mut inputs =
+                vec![Tensor::from_f32(ash.clone(), data(&mut rng, batch * m * kd, signed, s)).map_err(shape_err)?];
             let second = if b_const {
                 let (q, sc) = quantized_weights(&mut rng, nn, kd);
                 // Stored [N, K] with transpose_b, as a Linear layer.
@@ -274,7 +277,12 @@ pub fn time_runs<E>(reps: usize, mut f: impl FnMut() -> Result<(), E>) -> Result
 pub type ReferenceFn<'a> = &'a dyn Fn(&Model, &[Tensor]) -> Result<(), String>;
 
 /// [`run_bench_with`] without the reference.
-pub fn run_bench(workloads_path: &Path, isa: Option<&str>, threads: usize, reps: usize) -> Result<BenchReport, OptError> {
+pub fn run_bench(
+    workloads_path: &Path,
+    isa: Option<&str>,
+    threads: usize,
+    reps: usize,
+) -> Result<BenchReport, OptError> {
     run_bench_with(workloads_path, isa, threads, reps, None, 0)
 }
 
@@ -297,7 +305,10 @@ pub fn run_bench_with(
     let mut out = Vec::new();
     for spec in &specs {
         let (model, inputs, macs) = build_workload(spec)?;
-        let plan = compile(&model, &PlanOptions { isa: isa.map(str::to_string), threads: Some(threads), ..PlanOptions::default() })?;
+        let plan = compile(
+            &model,
+            &PlanOptions { isa: isa.map(str::to_string), threads: Some(threads), ..PlanOptions::default() },
+        )?;
         let t = time_runs(reps, || plan.run(&inputs).map(|_| ()))?;
         let gops = 2.0 * macs as f64 / (t.median_us * 1e3);
         let reference_median_us = match reference {

@@ -15,8 +15,8 @@ use crate::error::OptError;
 use crate::fq::ActQuant;
 use crate::isa::Isa;
 use crate::kernels::dense::{self, PackedW, MAX_NV};
-use crate::kernels::epilogue::{self, Act, Cols, Rows};
 use crate::kernels::depthwise::{self, PlaneRow};
+use crate::kernels::epilogue::{self, Act, Cols, Rows};
 use crate::kernels::{quant, KernelError};
 use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
@@ -217,7 +217,8 @@ impl ConvExec {
     /// Runs on input `x` (f32, `[N, C, spatial…]`).
     pub fn run(&self, node: &Node, x: &Tensor, threads: usize) -> Result<Tensor, OptError> {
         let err = |m: String| OptError::layer(node, m);
-        let xs = x.as_f32().ok_or_else(|| err(format!("INT8 convolution input must be f32, got {}", x.element_type)))?;
+        let xs =
+            x.as_f32().ok_or_else(|| err(format!("INT8 convolution input must be f32, got {}", x.element_type)))?;
         let sr = self.sr;
         if x.shape.len() != sr + 2 {
             return Err(err(format!("input rank {} for a {sr}-D convolution", x.shape.len())));
@@ -329,7 +330,10 @@ impl ConvExec {
         }
         let p_total = outd[0] * outd[1] * outd[2];
         let nch = self.groups * self.cout_g;
-        let out_len = n.checked_mul(nch).and_then(|v| v.checked_mul(p_total)).ok_or_else(|| err("output size overflows".into()))?;
+        let out_len = n
+            .checked_mul(nch)
+            .and_then(|v| v.checked_mul(p_total))
+            .ok_or_else(|| err("output size overflows".into()))?;
         let mut out = vec![0f32; out_len];
         // Tasks: position ranges per image, each holding one slice per output channel.
         let unit = 6 * 4;
@@ -423,8 +427,8 @@ impl ConvExec {
             let mut p0 = lo;
             while p0 < hi {
                 let mr = T.min(hi - p0);
-                for i in 0..mr {
-                    bases[i] = base_of(p0 + i);
+                for (i, b) in bases.iter_mut().take(mr).enumerate() {
+                    *b = base_of(p0 + i);
                 }
                 depthwise::tile(self.isa, buf, &bases[..mr], taps, &self.dw, c, &mut acc)?;
                 self.fix_border(&mut acc, &mut wt, c, mr, 0, c, p0, &padsum, z);
@@ -465,8 +469,8 @@ impl ConvExec {
                     let mut sub = 0;
                     while sub < chunk {
                         let mr = mrf.min(chunk - sub);
-                        for i in 0..mr {
-                            bases[i] = base_of(p0 + sub + i) + gi * self.cgp;
+                        for (i, b) in bases.iter_mut().take(mr).enumerate() {
+                            *b = base_of(p0 + sub + i) + gi * self.cgp;
                         }
                         dense::tile(self.isa, buf, &bases[..mr], taps, cg4, w, ob, nv, &mut acc[sub * stride..])?;
                         sub += mr;
@@ -528,7 +532,10 @@ impl ConvExec {
                         taps.clear();
                         for kd in 0..self.k[0] {
                             for ky in 0..self.k[1] {
-                                let row = ((zd * self.stride[0] + kd * self.dil[0]) * dp[1] + zy * self.stride[1] + ky * self.dil[1]) * pw;
+                                let row = ((zd * self.stride[0] + kd * self.dil[0]) * dp[1]
+                                    + zy * self.stride[1]
+                                    + ky * self.dil[1])
+                                    * pw;
                                 for kx in 0..self.k[2] {
                                     taps.push(&padded[row + kx * self.dil[2]..row + 2 * pw]);
                                 }
@@ -576,7 +583,8 @@ impl ConvExec {
                     'taps: for kd in 0..self.k[0] {
                         for ky in 0..self.k[1] {
                             for kx in 0..self.k[2] {
-                                let cc = [pos[0] + kd * self.dil[0], pos[1] + ky * self.dil[1], pos[2] + kx * self.dil[2]];
+                                let cc =
+                                    [pos[0] + kd * self.dil[0], pos[1] + ky * self.dil[1], pos[2] + kx * self.dil[2]];
                                 if (0..3).any(|i| cc[i] < pb[i] || cc[i] >= pb[i] + ind[i]) {
                                     continue;
                                 }

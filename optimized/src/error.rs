@@ -42,9 +42,9 @@ pub enum OptError {
     /// An FP32 fallback kernel failed.
     #[error(transparent)]
     Fallback(#[from] crate::fallback::FallbackError),
-    /// An IR error (decoding a constant, building the residual model).
+    /// An IR error (decoding a constant, building the residual model); boxed to keep results small.
     #[error(transparent)]
-    Ir(#[from] IrError),
+    Ir(Box<IrError>),
     /// The rayon thread pool could not be built.
     #[error("cannot build a pool of {threads} threads: {message}")]
     Threads {
@@ -61,6 +61,12 @@ pub enum OptError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl From<IrError> for OptError {
+    fn from(e: IrError) -> Self {
+        OptError::Ir(Box::new(e))
+    }
 }
 
 impl OptError {

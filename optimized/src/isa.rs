@@ -204,9 +204,7 @@ pub fn report() -> Result<IsaReport, OptError> {
 
 /// Whether a per-ISA test must fail instead of skipping: `CONFORM_REQUIRE_ISA` lists the name.
 pub fn required(isa: Isa) -> bool {
-    std::env::var("CONFORM_REQUIRE_ISA")
-        .map(|v| v.split(',').any(|s| s.trim() == isa.name()))
-        .unwrap_or(false)
+    std::env::var("CONFORM_REQUIRE_ISA").map(|v| v.split(',').any(|s| s.trim() == isa.name())).unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@ use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
 use rayon::prelude::*;
 
+/// One task: (output batch, first row, rows, first column, columns, output slice).
+type Task<'a> = (usize, usize, usize, usize, usize, &'a mut [f32]);
+
 /// Per-B-batch constant operand.
 #[derive(Debug)]
 struct ConstB {
@@ -124,10 +127,12 @@ impl MatMulExec {
                     let colsum: Vec<i32> = (0..n).map(|ni| (0..k).map(|ki| q(ni, ki) as i32).sum()).collect();
                     let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-a.z_int) as i32).collect();
                     #[cfg(feature = "mutants")]
-                    let ch = |ni: usize| if crate::mutants::is(crate::mutants::Mutant::PerTensorScale) { 0 } else { ni };
+                    let ch =
+                        |ni: usize| if crate::mutants::is(crate::mutants::Mutant::PerTensorScale) { 0 } else { ni };
                     #[cfg(not(feature = "mutants"))]
                     let ch = |ni: usize| ni;
-                    let scale = (0..n).map(|ni| a.scale * w.scale.get(bi * n + ch(ni)).copied().unwrap_or(0.0)).collect();
+                    let scale =
+                        (0..n).map(|ni| a.scale * w.scale.get(bi * n + ch(ni)).copied().unwrap_or(0.0)).collect();
                     per.push(ConstB { w: packed, colsum, col_add, scale });
                 }
                 if w.scale.len() != nb * n {
@@ -140,7 +145,9 @@ impl MatMulExec {
         };
         let nch = match &second {
             Second::Const { n, .. } => Some(*n),
-            Second::Act(_) => node.outputs.first().and_then(|p| p.shape.0.last()).and_then(|d| d.as_static()).map(|v| v as usize),
+            Second::Act(_) => {
+                node.outputs.first().and_then(|p| p.shape.0.last()).and_then(|d| d.as_static()).map(|v| v as usize)
+            }
         };
         let bias = match (bias, nch) {
             (Some(b), Some(n)) if b.len() == 1 => Some(vec![b[0]; n]),
@@ -160,7 +167,10 @@ impl MatMulExec {
         let b = 4 * self.bias.as_ref().map_or(0, Vec::len);
         match &self.second {
             Second::Const { per, .. } => {
-                b + per.iter().map(|p| p.w.bytes() + 4 * (p.colsum.len() + p.col_add.len() + p.scale.len())).sum::<usize>()
+                b + per
+                    .iter()
+                    .map(|p| p.w.bytes() + 4 * (p.colsum.len() + p.col_add.len() + p.scale.len()))
+                    .sum::<usize>()
             }
             Second::Act(_) => b,
         }
@@ -170,24 +180,35 @@ impl MatMulExec {
     /// the reduction axis is not the last), with row sums over the real K.
     /// Also returns, per row, whether it holds a NaN.
     #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-    fn quantize_a(&self, q: &ActQuant, x: &[f32], nb: usize, m: usize, k: usize, kp: usize, trans: bool) -> (Vec<u8>, Vec<i32>, Vec<bool>) {
+    fn quantize_a(
+        &self,
+        q: &ActQuant,
+        x: &[f32],
+        nb: usize,
+        m: usize,
+        k: usize,
+        kp: usize,
+        trans: bool,
+    ) -> (Vec<u8>, Vec<i32>, Vec<bool>) {
         let mut buf = vec![0u8; nb * m * kp];
         let mut sums = vec![0i32; nb * m];
         let mut nans = vec![false; nb * m];
-        buf.par_chunks_mut(kp.max(1)).zip(sums.par_iter_mut()).zip(nans.par_iter_mut()).enumerate().for_each(|(row, ((dst, s), nan))| {
-            let (bi, mi) = (row / m.max(1), row % m.max(1));
-            let base = bi * m * k;
-            if trans {
-                for ki in 0..k {
-                    let v = x[base + ki * m + mi];
-                    *nan |= v.is_nan();
-                    dst[ki] = q.index(v);
+        buf.par_chunks_mut(kp.max(1)).zip(sums.par_iter_mut()).zip(nans.par_iter_mut()).enumerate().for_each(
+            |(row, ((dst, s), nan))| {
+                let (bi, mi) = (row / m.max(1), row % m.max(1));
+                let base = bi * m * k;
+                if trans {
+                    for ki in 0..k {
+                        let v = x[base + ki * m + mi];
+                        *nan |= v.is_nan();
+                        dst[ki] = q.index(v);
+                    }
+                } else {
+                    *nan = quant::quantize(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
                 }
-            } else {
-                *nan = quant::quantize(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
-            }
-            *s = dst[..k].iter().map(|&v| v as i32).sum();
-        });
+                *s = dst[..k].iter().map(|&v| v as i32).sum();
+            },
+        );
         (buf, sums, nans)
     }
 
@@ -221,12 +242,14 @@ impl MatMulExec {
             }
             Second::Act(qb) => {
                 let bt = b.ok_or_else(|| err("act × act MatMul needs input 1".into()))?;
-                let bv = bt.as_f32().ok_or_else(|| err(format!("MatMul input 1 must be f32, got {}", bt.element_type)))?;
+                let bv =
+                    bt.as_f32().ok_or_else(|| err(format!("MatMul input 1 must be f32, got {}", bt.element_type)))?;
                 let rb = bt.shape.len();
                 if rb < 2 {
                     return Err(err("MatMul input 1 of rank < 2".into()));
                 }
-                let (kb, nn) = if self.tb { (bt.shape[rb - 1], bt.shape[rb - 2]) } else { (bt.shape[rb - 2], bt.shape[rb - 1]) };
+                let (kb, nn) =
+                    if self.tb { (bt.shape[rb - 1], bt.shape[rb - 2]) } else { (bt.shape[rb - 2], bt.shape[rb - 1]) };
                 if kb != ka {
                     return Err(err(format!("reduction lengths differ: {ka} and {kb}")));
                 }
@@ -273,7 +296,8 @@ impl MatMulExec {
                         }
                     }
                     let w = PackedW::pack_rows(self.isa, nn, kg, &rows);
-                    let col_add: Vec<i32> = colsum.iter().map(|&s| (s as i64).wrapping_mul(-self.a.z_int) as i32).collect();
+                    let col_add: Vec<i32> =
+                        colsum.iter().map(|&s| (s as i64).wrapping_mul(-self.a.z_int) as i32).collect();
                     // W per column (fraction on a): Σ_k (r_b − z_b).
                     let wcol = colsum.iter().map(|&s| (s as i64 - ka as i64 * qb.z_int) as i32).collect();
                     v.push(ConstB { w, colsum: wcol, col_add, scale: vec![self.a.scale * qb.scale; nn] });
@@ -284,9 +308,11 @@ impl MatMulExec {
                 w_row_from_a = qb.frac != 0.0;
             }
         }
-        let out_batch = broadcast_batch(a_batch, &b_batch).ok_or_else(|| err(format!("batch dims {a_batch:?} and {b_batch:?} do not broadcast")))?;
+        let out_batch = broadcast_batch(a_batch, &b_batch)
+            .ok_or_else(|| err(format!("batch dims {a_batch:?} and {b_batch:?} do not broadcast")))?;
         let nbo: usize = out_batch.iter().product();
-        let out_len = nbo.checked_mul(m).and_then(|v| v.checked_mul(n)).ok_or_else(|| err("output size overflows".into()))?;
+        let out_len =
+            nbo.checked_mul(m).and_then(|v| v.checked_mul(n)).ok_or_else(|| err("output size overflows".into()))?;
         let mut out = vec![0f32; out_len];
         // Per-row integer terms of act × act, per A batch.
         let (row_add, w_row): (Vec<i32>, Vec<i32>) = match row_terms {
@@ -302,7 +328,7 @@ impl MatMulExec {
         };
         let lanes = per.first().map_or(16, |p| p.w.lanes);
         // Tasks: (output batch, first row, rows, first column, columns, output slice).
-        let mut tasks: Vec<(usize, usize, usize, usize, usize, &mut [f32])> = Vec::new();
+        let mut tasks: Vec<Task<'_>> = Vec::new();
         if m == 1 {
             let nblocks = n.div_ceil(lanes);
             let parts = if threads <= 1 { 1 } else { (threads * 4).min(nblocks.max(1)) };
@@ -327,7 +353,7 @@ impl MatMulExec {
                 }
             }
         }
-        let run_task = |(bi, m0, mr_total, c0, nc_total, dst): (usize, usize, usize, usize, usize, &mut [f32])| -> Result<(), KernelError> {
+        let run_task = |(bi, m0, mr_total, c0, nc_total, dst): Task<'_>| -> Result<(), KernelError> {
             let ab = batch_index(&out_batch, a_batch, bi);
             let bb = batch_index(&out_batch, &b_batch, bi);
             let cb = per.get(bb).ok_or(KernelError("B batch"))?;
@@ -349,8 +375,8 @@ impl MatMulExec {
                 let mut mi = 0;
                 while mi < mr_total {
                     let mr = mrf.min(mr_total - mi);
-                    for i in 0..mr {
-                        bases[i] = (ab * m + m0 + mi + i) * kp;
+                    for (i, b) in bases.iter_mut().take(mr).enumerate() {
+                        *b = (ab * m + m0 + mi + i) * kp;
                     }
                     dense::tile(self.isa, &abuf, &bases[..mr], &[0], kp / 4, &cb.w, ob, nv, &mut acc)?;
                     let ridx = ab * m + m0 + mi;

@@ -31,7 +31,13 @@ impl Builder {
     }
 
     /// Adds a node fed by `(node, output)` pairs; returns its index.
-    pub fn op(&mut self, op: &str, attrs: &[(&str, String)], inputs: &[(usize, usize)], out_shapes: &[Vec<usize>]) -> usize {
+    pub fn op(
+        &mut self,
+        op: &str,
+        attrs: &[(&str, String)],
+        inputs: &[(usize, usize)],
+        out_shapes: &[Vec<usize>],
+    ) -> usize {
         let idx = self.nodes.len();
         let ins: Vec<Port> = inputs
             .iter()
@@ -105,7 +111,14 @@ impl Builder {
     }
 
     /// `compressed-dq` weights: `Const(i8) → Convert(f32) → [Subtract(zp)] → Multiply(scale)`.
-    pub fn dq_weights(&mut self, shape: &[usize], q: &[i8], scale_shape: &[usize], scale: &[f32], zp: Option<&[f32]>) -> usize {
+    pub fn dq_weights(
+        &mut self,
+        shape: &[usize],
+        q: &[i8],
+        scale_shape: &[usize],
+        scale: &[f32],
+        zp: Option<&[f32]>,
+    ) -> usize {
         let bytes: Vec<u8> = q.iter().map(|&v| v as u8).collect();
         let c = self.constant(ElementType::I8, shape, &bytes);
         let cv = self.op("Convert", &[("destination_type", "f32".into())], &[(c, 0)], &[shape.to_vec()]);
@@ -129,6 +142,7 @@ impl Builder {
     }
 
     /// Builds the validated model.
+    #[allow(clippy::result_large_err)] // conform_ir's error type
     pub fn finish(self, name: &str) -> Result<Model, IrError> {
         Model::from_parts(ModelParts {
             name: name.into(),

@@ -180,7 +180,10 @@ fn act_input(model: &Model, main: usize, input: usize, policy: ZeroPointPolicy) 
         let first = v.first().copied().unwrap_or(f32::NAN);
         // Per-tensor: every element bitwise equal (so NaN never equals itself, −0 ≠ +0).
         if v.iter().any(|x| x.to_bits() != first.to_bits()) {
-            return Ok(Err(fb("act-not-per-tensor", format!("range input {} of \"{}\" is not one value", k + 1, f.name))));
+            return Ok(Err(fb(
+                "act-not-per-tensor",
+                format!("range input {} of \"{}\" is not one value", k + 1, f.name),
+            )));
         }
         *slot = first;
     }
@@ -242,7 +245,10 @@ fn weights_fq(model: &Model, fq: usize, data: &Tensor, axes: &[usize], nodes: &m
     let mut r: Vec<(Bcast, Vec<f32>)> = Vec::new();
     for k in 1..5 {
         let Some((t, c)) = range_const(model, fq, k)? else {
-            return Ok(Err(fb("weight-degenerate-range", format!("range input {k} of \"{}\" is not a float Const", f.name))));
+            return Ok(Err(fb(
+                "weight-degenerate-range",
+                format!("range input {k} of \"{}\" is not a float Const", f.name),
+            )));
         };
         nodes.push(c);
         match onto(&t, shape, "a weight range") {
@@ -260,7 +266,10 @@ fn weights_fq(model: &Model, fq: usize, data: &Tensor, axes: &[usize], nodes: &m
         }
     }
     let (Some(ol), Some(oh)) = (per_channel(&ids, count, |e| at(2, e)), per_channel(&ids, count, |e| at(3, e))) else {
-        return Ok(Err(fb("weight-scale-not-per-channel", format!("output ranges of \"{}\" vary off the channel axes", f.name))));
+        return Ok(Err(fb(
+            "weight-scale-not-per-channel",
+            format!("output ranges of \"{}\" vary off the channel axes", f.name),
+        )));
     };
     let mut zint = Vec::with_capacity(count);
     for c in 0..count {
@@ -300,7 +309,12 @@ fn int_const(model: &Model, node: usize) -> Result<Option<(Tensor, Vec<usize>)>,
 }
 
 /// Weights in the `compressed-dq` form.
-fn weights_dq(model: &Model, mul: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize>, nodes: &mut Vec<usize>) -> Check<WeightsQ> {
+fn weights_dq(
+    model: &Model,
+    mul: usize,
+    axes_of: &dyn Fn(&[usize]) -> Vec<usize>,
+    nodes: &mut Vec<usize>,
+) -> Check<WeightsQ> {
     let name = &model.node(mul).name;
     for (di, si) in [(0usize, 1usize), (1, 0)] {
         let (d, _) = model.source_of(mul, di);
@@ -332,7 +346,10 @@ fn weights_dq(model: &Model, mul: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize
             Err(dd) => return Ok(Err(dd)),
         };
         let Some(scale) = per_channel(&ids, count, |e| sv[sb.map(e)]) else {
-            return Ok(Err(fb("weight-scale-not-per-channel", format!("scale of \"{name}\" varies off the channel axes"))));
+            return Ok(Err(fb(
+                "weight-scale-not-per-channel",
+                format!("scale of \"{name}\" varies off the channel axes"),
+            )));
         };
         if let Some(bad) = scale.iter().find(|v| !v.is_finite()) {
             return Ok(Err(fb("weight-degenerate-range", format!("scale {bad} of \"{name}\""))));
@@ -345,7 +362,10 @@ fn weights_dq(model: &Model, mul: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize
                     Err(dd) => return Ok(Err(dd)),
                 };
                 let Some(z) = per_channel(&ids, count, |e| zv[zb.map(e)]) else {
-                    return Ok(Err(fb("weight-scale-not-per-channel", format!("zero point of \"{name}\" varies off the channel axes"))));
+                    return Ok(Err(fb(
+                        "weight-scale-not-per-channel",
+                        format!("zero point of \"{name}\" varies off the channel axes"),
+                    )));
                 };
                 if let Some(bad) = z.iter().find(|v| !(v.is_finite() && v.fract() == 0.0)) {
                     return Ok(Err(fb("weight-zero-point-fractional", format!("zero point {bad} of \"{name}\""))));
@@ -366,11 +386,19 @@ fn weights_dq(model: &Model, mul: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize
         nodes.extend(used);
         return Ok(Ok(WeightsQ { shape, q, scale }));
     }
-    Ok(Err(fb("weights-not-quantized", format!("\"{name}\" is not Convert(integer Const) → [Subtract] → Multiply(Const)"))))
+    Ok(Err(fb(
+        "weights-not-quantized",
+        format!("\"{name}\" is not Convert(integer Const) → [Subtract] → Multiply(Const)"),
+    )))
 }
 
 /// Rule 3: the constant weights feeding input 1.
-fn weights(model: &Model, main: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize>, nodes: &mut Vec<usize>) -> Check<WeightsQ> {
+fn weights(
+    model: &Model,
+    main: usize,
+    axes_of: &dyn Fn(&[usize]) -> Vec<usize>,
+    nodes: &mut Vec<usize>,
+) -> Check<WeightsQ> {
     let (src, _) = model.source_of(main, 1);
     let nd = model.node(src);
     match nd.op_type.as_str() {
@@ -387,14 +415,19 @@ fn weights(model: &Model, main: usize, axes_of: &dyn Fn(&[usize]) -> Vec<usize>,
             };
             let data = if stored { const_f32(model, d)? } else { None };
             let Some((data, dnodes)) = data else {
-                return Ok(Err(fb("weights-not-constant", format!("the data of weight FakeQuantize \"{}\" is not constant", nd.name))));
+                return Ok(Err(fb(
+                    "weights-not-constant",
+                    format!("the data of weight FakeQuantize \"{}\" is not constant", nd.name),
+                )));
             };
             nodes.push(src);
             nodes.extend(dnodes);
             weights_fq(model, src, &data, &axes_of(&data.shape), nodes)
         }
         "Multiply" => weights_dq(model, src, axes_of, nodes),
-        "Const" | "Convert" => Ok(Err(fb("weights-not-quantized", format!("weights \"{}\" are not quantized", nd.name)))),
+        "Const" | "Convert" => {
+            Ok(Err(fb("weights-not-quantized", format!("weights \"{}\" are not quantized", nd.name))))
+        }
         _ => Ok(Err(fb("weights-not-constant", format!("weights come from {} \"{}\"", nd.op_type, nd.name)))),
     }
 }
@@ -410,7 +443,13 @@ fn is_weight_fq(model: &Model, src: usize) -> bool {
 }
 
 /// The bias of an Add whose other input is an f32 Const broadcasting along the channel axis only.
-fn bias_of(model: &Model, add: usize, port: usize, out_rank: usize, chan_axis: usize) -> Result<Option<Vec<f32>>, OptError> {
+fn bias_of(
+    model: &Model,
+    add: usize,
+    port: usize,
+    out_rank: usize,
+    chan_axis: usize,
+) -> Result<Option<Vec<f32>>, OptError> {
     if model.node(add).inputs.len() != 2 || port > 1 {
         return Ok(None);
     }
@@ -444,7 +483,10 @@ pub fn analyze(model: &Model, main: usize, policy: ZeroPointPolicy, is_const: &[
     let out_rank = nd.outputs.first().map_or(0, |p| p.shape.rank());
     let is_mm = kind == MainKind::MatMulConst;
     if is_mm && (nd.inputs[0].shape.rank() < 2 || nd.inputs[1].shape.rank() < 2) {
-        return Ok(fb("matmul-rank-1", format!("input ranks {} and {}", nd.inputs[0].shape.rank(), nd.inputs[1].shape.rank())));
+        return Ok(fb(
+            "matmul-rank-1",
+            format!("input ranks {} and {}", nd.inputs[0].shape.rank(), nd.inputs[1].shape.rank()),
+        ));
     }
     let mut act_fq = Vec::new();
     let mut act = Vec::new();
@@ -458,7 +500,8 @@ pub fn analyze(model: &Model, main: usize, policy: ZeroPointPolicy, is_const: &[
     let (src1, _) = model.source_of(main, 1);
     let t1 = model.node(src1).op_type.as_str();
     let act_x_act = is_mm
-        && ((t1 == "FakeQuantize" && !is_weight_fq(model, src1)) || !matches!(t1, "FakeQuantize" | "Multiply" | "Const" | "Convert"));
+        && ((t1 == "FakeQuantize" && !is_weight_fq(model, src1))
+            || !matches!(t1, "FakeQuantize" | "Multiply" | "Const" | "Convert"));
     let kind = if act_x_act { MainKind::MatMulAct } else { kind };
     let mut weight_nodes = Vec::new();
     let mut weights_q = None;
@@ -505,7 +548,9 @@ pub fn analyze(model: &Model, main: usize, policy: ZeroPointPolicy, is_const: &[
     }
     // Rule 5.
     let k = match (&kind, &weights_q) {
-        (MainKind::Conv { grouped }, Some(w)) => Some(w.shape[if *grouped { 2 } else { 1 }..].iter().product::<usize>()),
+        (MainKind::Conv { grouped }, Some(w)) => {
+            Some(w.shape[if *grouped { 2 } else { 1 }..].iter().product::<usize>())
+        }
         (MainKind::MatMulConst, Some(w)) => {
             let r = w.shape.len();
             Some(if tb { w.shape[r - 1] } else { w.shape[r - 2] })
@@ -526,7 +571,10 @@ pub fn analyze(model: &Model, main: usize, policy: ZeroPointPolicy, is_const: &[
     };
     let worst = (k as u128).saturating_mul(act[0].max_abs_q() as u128).saturating_mul(qb);
     if worst >= 1u128 << 31 {
-        return Ok(fb("accumulator-overflow", format!("K={k}, max|q_a|={}, max|q_w|={qb}: {worst} ≥ 2^31", act[0].max_abs_q())));
+        return Ok(fb(
+            "accumulator-overflow",
+            format!("K={k}, max|q_a|={}, max|q_w|={qb}: {worst} ≥ 2^31", act[0].max_abs_q()),
+        ));
     }
     // Epilogue chain.
     let chan_axis = if is_mm { out_rank.saturating_sub(1) } else { 1 };
@@ -567,5 +615,16 @@ pub fn analyze(model: &Model, main: usize, policy: ZeroPointPolicy, is_const: &[
             _ => {}
         }
     }
-    Ok(Decision::Block(Box::new(BlockSpec { main, kind, act_fq, act, weights: weights_q, weight_nodes, bias, act_fn, chain, output })))
+    Ok(Decision::Block(Box::new(BlockSpec {
+        main,
+        kind,
+        act_fq,
+        act,
+        weights: weights_q,
+        weight_nodes,
+        bias,
+        act_fn,
+        chain,
+        output,
+    })))
 }

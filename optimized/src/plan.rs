@@ -15,8 +15,8 @@ use crate::error::OptError;
 use crate::fallback;
 use crate::isa::{self, Isa};
 use crate::matmul::MatMulExec;
-use crate::pattern::{self, BlockSpec, Decision, MainKind};
 pub use crate::pattern::ZeroPointPolicy;
+use crate::pattern::{self, BlockSpec, Decision, MainKind};
 use conform_ir::{Model, Tensor};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -80,17 +80,34 @@ pub struct RunOutput {
 /// A compiled INT8 block.
 #[derive(Debug)]
 enum BlockExec {
-    Conv(ConvExec),
-    MatMul(MatMulExec),
+    Conv(Box<ConvExec>),
+    MatMul(Box<MatMulExec>),
 }
 
 #[derive(Debug)]
 enum Step {
-    Const { slot: usize, value: Tensor },
-    Fallback { node: usize, inputs: Vec<usize>, first_out: usize },
+    Const {
+        slot: usize,
+        value: Box<Tensor>,
+    },
+    Fallback {
+        node: usize,
+        inputs: Vec<usize>,
+        first_out: usize,
+    },
     /// A standalone per-tensor FakeQuantize (f32 → f32, vectorized; the fallback if not f32).
-    Fq { node: usize, inputs: Vec<usize>, out: usize, p: crate::kernels::quant::FqScalar },
-    Block { main: usize, exec: BlockExec, inputs: Vec<usize>, out: usize },
+    Fq {
+        node: usize,
+        inputs: Vec<usize>,
+        out: usize,
+        p: crate::kernels::quant::FqScalar,
+    },
+    Block {
+        main: usize,
+        exec: BlockExec,
+        inputs: Vec<usize>,
+        out: usize,
+    },
 }
 
 /// A compiled plan.
@@ -125,9 +142,9 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
     let nn = nodes.len();
     let is_const = pattern::constness(model);
     let mut decisions: Vec<Option<Decision>> = vec![None; nn];
-    for n in 0..nn {
+    for (n, d) in decisions.iter_mut().enumerate() {
         if pattern::is_candidate(model.node(n)) {
-            decisions[n] = Some(pattern::analyze(model, n, opts.zero_point, &is_const)?);
+            *d = Some(pattern::analyze(model, n, opts.zero_point, &is_const)?);
         }
     }
     // Block membership.
@@ -188,7 +205,7 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
             continue;
         }
         if nd.is_const() {
-            steps.push(Step::Const { slot: slot(n, 0), value: model.const_tensor(n)? });
+            steps.push(Step::Const { slot: slot(n, 0), value: Box::new(model.const_tensor(n)?) });
         } else if nd.is_parameter() || nd.is_result() {
         } else if let Some(main) = block_of_output[n] {
             let b = block(main).ok_or_else(|| OptError::layer(model.node(main), "internal: block lost"))?;
@@ -196,9 +213,9 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
             let exec = match &b.kind {
                 MainKind::Conv { grouped } => {
                     let w = b.weights.as_ref().ok_or_else(|| OptError::layer(mnode, "internal: no weights"))?;
-                    BlockExec::Conv(ConvExec::new(isa, mnode, *grouped, w, b.act[0], b.bias.clone(), b.act_fn)?)
+                    BlockExec::Conv(Box::new(ConvExec::new(isa, mnode, *grouped, w, b.act[0], b.bias.clone(), b.act_fn)?))
                 }
-                MainKind::MatMulConst => BlockExec::MatMul(MatMulExec::new(
+                MainKind::MatMulConst => BlockExec::MatMul(Box::new(MatMulExec::new(
                     isa,
                     mnode,
                     b.act[0],
@@ -206,8 +223,8 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
                     b.weights.as_ref(),
                     b.bias.clone(),
                     b.act_fn,
-                )?),
-                MainKind::MatMulAct => BlockExec::MatMul(MatMulExec::new(
+                )?)),
+                MainKind::MatMulAct => BlockExec::MatMul(Box::new(MatMulExec::new(
                     isa,
                     mnode,
                     b.act[0],
@@ -215,7 +232,7 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
                     None,
                     b.bias.clone(),
                     b.act_fn,
-                )?),
+                )?)),
             };
             resident[main] = Some(match &exec {
                 BlockExec::Conv(c) => (c.kernel.clone(), c.resident_bytes()),
@@ -249,7 +266,9 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
             ("io".to_string(), if needed[n] || folded[n] { Precision::Io } else { Precision::Unused }, None)
         } else if !needed[n] && folded[n] {
             ("packed-weights".to_string(), Precision::Folded, None)
-        } else if !needed[n] && decisions.iter().flatten().any(|d| matches!(d, Decision::Block(b) if b.act_fq.contains(&n))) {
+        } else if !needed[n]
+            && decisions.iter().flatten().any(|d| matches!(d, Decision::Block(b) if b.act_fq.contains(&n)))
+        {
             let m = decisions
                 .iter()
                 .flatten()
@@ -264,10 +283,18 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
                 Some(Decision::Fallback { reason, detail }) => format!("{reason}: {detail}"),
                 _ => "op-not-int8".to_string(),
             };
-            let k = if fq_nodes[n] { format!("{}_fakequantize_f32", isa.name()) } else { format!("fp32:{}", nd.op_type) };
+            let k =
+                if fq_nodes[n] { format!("{}_fakequantize_f32", isa.name()) } else { format!("fp32:{}", nd.op_type) };
             (k, if needed[n] { Precision::Fp32 } else { Precision::Unused }, Some(reason))
         };
-        report.push(NodeReport { node: n, name: nd.name.clone(), op_type: nd.op_type.clone(), kernel, precision, reason });
+        report.push(NodeReport {
+            node: n,
+            name: nd.name.clone(),
+            op_type: nd.op_type.clone(),
+            kernel,
+            precision,
+            reason,
+        });
     }
     let results = model
         .results()
@@ -337,7 +364,7 @@ fn scalar_fq(model: &Model, n: usize) -> Result<Option<crate::kernels::quant::Fq
         *v = t.to_f32_vec()[0];
     }
     let [il, ih, ol, oh] = r;
-    if !(il < ih) {
+    if il.partial_cmp(&ih) != Some(std::cmp::Ordering::Less) {
         return Ok(None);
     }
     Ok(Some(crate::kernels::quant::FqScalar { il, ih, ol, oh, lm1: (levels - 1) as f32 }))
@@ -419,20 +446,20 @@ impl Plan {
             .results
             .iter()
             .map(|&s| {
-                vals.get(s).and_then(|v| v.as_ref()).map(|c| c.as_ref().clone()).ok_or_else(|| OptError::Input {
-                    index: s,
-                    message: "internal: a result was not computed".into(),
-                })
+                vals.get(s)
+                    .and_then(|v| v.as_ref())
+                    .map(|c| c.as_ref().clone())
+                    .ok_or_else(|| OptError::Input { index: s, message: "internal: a result was not computed".into() })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(RunOutput { outputs, report: Arc::clone(&self.report) })
     }
 
-    fn exec<'a>(&'a self, vals: &mut Vec<Option<Cow<'a, Tensor>>>) -> Result<(), OptError> {
+    fn exec<'a>(&'a self, vals: &mut [Option<Cow<'a, Tensor>>]) -> Result<(), OptError> {
         let missing = |s: usize| OptError::Input { index: s, message: "internal: value not computed".into() };
         for step in &self.steps {
             match step {
-                Step::Const { slot, value } => vals[*slot] = Some(Cow::Borrowed(value)),
+                Step::Const { slot, value } => vals[*slot] = Some(Cow::Borrowed(&**value)),
                 Step::Fallback { node, inputs, first_out } => {
                     let model = self.residual.as_ref().ok_or_else(|| missing(*node))?;
                     let ins: Vec<&Tensor> = inputs
@@ -455,7 +482,8 @@ impl Plan {
                             y.par_chunks_mut(chunk).zip(xs.par_chunks(chunk)).for_each(|(d, s)| {
                                 crate::kernels::quant::fake_quantize(isa, p, s, d);
                             });
-                            Tensor::from_f32(x.shape.clone(), y).map_err(|e| OptError::Input { index: *node, message: e.to_string() })?
+                            Tensor::from_f32(x.shape.clone(), y)
+                                .map_err(|e| OptError::Input { index: *node, message: e.to_string() })?
                         }
                         None => {
                             let model = self.residual.as_ref().ok_or_else(|| missing(*node))?;

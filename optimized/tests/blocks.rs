@@ -101,7 +101,7 @@ fn random_act(rng: &mut Rng) -> Act {
     let (ol, oh) = match rng.int(0, 5) {
         0 => (0.0, 2.55),
         1 => (-1.28, 1.27),
-        2 => (-1.0, 1.0), // z = 127.5: fractional
+        2 => (-1.0, 1.0),   // z = 127.5: fractional
         3 => (-0.37, 2.11), // z = 38.04
         4 => (0.5, 3.0),    // z < 0: outside [0, 255]
         _ => (-3.0, -0.5),  // z > 255
@@ -132,9 +132,16 @@ fn check_all(model: &Model, inputs: &[Tensor], expect: &[f32], what: &str) {
     for isa in isa::detected().unwrap_or_default() {
         for threads in [1usize, 2] {
             for pol in [ZeroPointPolicy::Exact] {
-                let plan = compile(model, &PlanOptions { isa: Some(isa.name().into()), zero_point: pol, threads: Some(threads) })
-                    .unwrap_or_else(|e| panic!("{what}: compile: {e}"));
-                assert!(plan.report().iter().any(|r| r.precision == Precision::Int8), "{what}: no INT8 block: {:?}", plan.report());
+                let plan = compile(
+                    model,
+                    &PlanOptions { isa: Some(isa.name().into()), zero_point: pol, threads: Some(threads) },
+                )
+                .unwrap_or_else(|e| panic!("{what}: compile: {e}"));
+                assert!(
+                    plan.report().iter().any(|r| r.precision == Precision::Int8),
+                    "{what}: no INT8 block: {:?}",
+                    plan.report()
+                );
                 let out = plan.run(inputs).unwrap_or_else(|e| panic!("{what}: run: {e}"));
                 let got = out.outputs[0].as_f32().expect("f32 output");
                 assert_eq!(got.len(), expect.len(), "{what}");
@@ -155,7 +162,13 @@ fn check_all(model: &Model, inputs: &[Tensor], expect: &[f32], what: &str) {
 fn conv_case(rng: &mut Rng, case: usize) {
     let depthwise = case % 4 == 1;
     let grouped = depthwise || case % 4 == 2;
-    let groups = if depthwise { rng.int(1, 20) as usize } else if grouped { rng.int(2, 3) as usize } else { 1 };
+    let groups = if depthwise {
+        rng.int(1, 20) as usize
+    } else if grouped {
+        rng.int(2, 3) as usize
+    } else {
+        1
+    };
     let cin_g = if depthwise { 1 } else { rng.int(1, 9) as usize };
     let cout_g = if depthwise { 1 } else { rng.int(1, 40) as usize };
     let (c, o) = (groups * cin_g, groups * cout_g);
@@ -163,14 +176,16 @@ fn conv_case(rng: &mut Rng, case: usize) {
     let kw = rng.int(1, 3) as usize;
     let (sh, sw) = (rng.int(1, 2) as usize, rng.int(1, 2) as usize);
     let (dh, dw) = (rng.int(1, 2) as usize, rng.int(1, 2) as usize);
-    let (pt, pl, pbm, pr) = (rng.int(0, 2) as usize, rng.int(0, 2) as usize, rng.int(0, 2) as usize, rng.int(0, 2) as usize);
+    let (pt, pl, pbm, pr) =
+        (rng.int(0, 2) as usize, rng.int(0, 2) as usize, rng.int(0, 2) as usize, rng.int(0, 2) as usize);
     let h = rng.int(((kh - 1) * dh + 1) as i64, 9) as usize;
     let w = rng.int(((kw - 1) * dw + 1) as i64, 11) as usize;
     let a = random_act(rng);
     let ntap = kh * kw;
     let q: Vec<i8> = (0..o * cin_g * ntap).map(|_| rng.int(-128, 127) as i8).collect();
     let scales: Vec<f32> = (0..o).map(|_| 0.001 + rng.unit() * 0.01).collect();
-    let bias: Option<Vec<f32>> = if rng.int(0, 1) == 0 { Some((0..o).map(|_| rng.normal(0.5)).collect()) } else { None };
+    let bias: Option<Vec<f32>> =
+        if rng.int(0, 1) == 0 { Some((0..o).map(|_| rng.normal(0.5)).collect()) } else { None };
     let post = match rng.int(0, 2) {
         0 => Post::None,
         1 => Post::Relu,
@@ -180,8 +195,11 @@ fn conv_case(rng: &mut Rng, case: usize) {
     let mut b = Builder::new();
     let x = b.param(&[1, c, h, w]);
     let f = b.fq(x, &[1, c, h, w], a.levels, [a.il, a.ih, a.ol, a.oh]);
-    let (wshape, sshape) =
-        if grouped { (vec![groups, cout_g, cin_g, kh, kw], vec![groups, cout_g, 1, 1, 1]) } else { (vec![o, cin_g, kh, kw], vec![o, 1, 1, 1]) };
+    let (wshape, sshape) = if grouped {
+        (vec![groups, cout_g, cin_g, kh, kw], vec![groups, cout_g, 1, 1, 1])
+    } else {
+        (vec![o, cin_g, kh, kw], vec![o, 1, 1, 1])
+    };
     let wn = b.dq_weights(&wshape, &q, &sshape, &scales, None);
     let oh_ = (h + pt + pbm - ((kh - 1) * dh + 1)) / sh + 1;
     let ow_ = (w + pl + pr - ((kw - 1) * dw + 1)) / sw + 1;
@@ -202,7 +220,12 @@ fn conv_case(rng: &mut Rng, case: usize) {
         Post::None => {}
         Post::Relu => last = b.op("ReLU", &[], &[(last, 0)], &[vec![1, o, oh_, ow_]]),
         Post::Clamp(lo, hi) => {
-            last = b.op("Clamp", &[("min", lo.to_string()), ("max", hi.to_string())], &[(last, 0)], &[vec![1, o, oh_, ow_]])
+            last = b.op(
+                "Clamp",
+                &[("min", lo.to_string()), ("max", hi.to_string())],
+                &[(last, 0)],
+                &[vec![1, o, oh_, ow_]],
+            )
         }
     }
     b.result(last);
@@ -240,12 +263,20 @@ fn conv_case(rng: &mut Rng, case: usize) {
                     }
                 }
                 let m = s_a * scales[oc];
-                expect[(oc * oh_ + oy) * ow_ + ox] = epilogue(s, wsum, frac, m, bias.as_ref().map(|v| v[oc]), post, nan);
+                expect[(oc * oh_ + oy) * ow_ + ox] =
+                    epilogue(s, wsum, frac, m, bias.as_ref().map(|v| v[oc]), post, nan);
             }
         }
     }
     let t = Tensor::from_f32(vec![1, c, h, w], xin).expect("shape");
-    check_all(&model, &[t], &expect, &format!("conv case {case} ({op} g{groups} c{c} o{o} k{kh}x{kw} s{sh}{sw} d{dh}{dw} p{pt}{pl}{pbm}{pr} act {a:?})"));
+    check_all(
+        &model,
+        &[t],
+        &expect,
+        &format!(
+            "conv case {case} ({op} g{groups} c{c} o{o} k{kh}x{kw} s{sh}{sw} d{dh}{dw} p{pt}{pl}{pbm}{pr} act {a:?})"
+        ),
+    );
 }
 
 #[test]
@@ -288,7 +319,8 @@ fn matmul_case(rng: &mut Rng, case: usize) {
         (b.dq_weights(&[k, n], &qw, &[1, n], &scales, None), None)
     };
     let _ = xb;
-    let bias: Option<Vec<f32>> = if rng.int(0, 1) == 0 { Some((0..n).map(|_| rng.normal(0.5)).collect()) } else { None };
+    let bias: Option<Vec<f32>> =
+        if rng.int(0, 1) == 0 { Some((0..n).map(|_| rng.normal(0.5)).collect()) } else { None };
     let post = if rng.int(0, 1) == 0 { Post::Relu } else { Post::None };
     let attrs = [("transpose_a", ta.to_string()), ("transpose_b", tb.to_string())];
     let mut last = b.op("MatMul", &attrs, &[(fa, 0), (second, 0)], &[vec![batch, m, n]]);
@@ -328,8 +360,10 @@ fn matmul_case(rng: &mut Rng, case: usize) {
                         _ => nan = true,
                     }
                 }
-                let (mscale, frac) = if act_x_act { (s_a * s_b, if fa_ != 0.0 { fa_ } else { fb_ }) } else { (s_a * scales[ni], fa_) };
-                expect[(bi * m + mi) * n + ni] = epilogue(s, wsum, frac, mscale, bias.as_ref().map(|v| v[ni]), post, nan);
+                let (mscale, frac) =
+                    if act_x_act { (s_a * s_b, if fa_ != 0.0 { fa_ } else { fb_ }) } else { (s_a * scales[ni], fa_) };
+                expect[(bi * m + mi) * n + ni] =
+                    epilogue(s, wsum, frac, mscale, bias.as_ref().map(|v| v[ni]), post, nan);
             }
         }
     }
@@ -337,7 +371,12 @@ fn matmul_case(rng: &mut Rng, case: usize) {
     if act_x_act {
         ins.push(Tensor::from_f32(bshape, bin).expect("shape"));
     }
-    check_all(&model, &ins, &expect, &format!("matmul case {case} (b{batch} m{m} k{k} n{n} ta{ta} tb{tb} act×act {act_x_act} a {a:?} b {bq:?})"));
+    check_all(
+        &model,
+        &ins,
+        &expect,
+        &format!("matmul case {case} (b{batch} m{m} k{k} n{n} ta{ta} tb{tb} act×act {act_x_act} a {a:?} b {bq:?})"),
+    );
 }
 
 #[test]

@@ -36,14 +36,27 @@ pub fn same_bits(a: &Tensor, b: &Tensor) -> Result<(), String> {
     }
     match (&a.data, &b.data) {
         (TensorData::F32(x), TensorData::F32(y)) => {
-            let bad: Vec<usize> =
-                (0..x.len()).filter(|&i| x[i].to_bits() != y[i].to_bits() && !(x[i].is_nan() && y[i].is_nan())).collect();
+            let bad: Vec<usize> = (0..x.len())
+                .filter(|&i| x[i].to_bits() != y[i].to_bits() && !(x[i].is_nan() && y[i].is_nan()))
+                .collect();
             if let Some(&i) = bad.first() {
-                return Err(format!("{} of {} elements differ; first at {i}: {} vs {}", bad.len(), x.len(), x[i], y[i]));
+                return Err(format!(
+                    "{} of {} elements differ; first at {i}: {} vs {}",
+                    bad.len(),
+                    x.len(),
+                    x[i],
+                    y[i]
+                ));
             }
             Ok(())
         }
-        _ => if a == b { Ok(()) } else { Err("non-f32 outputs differ".into()) },
+        _ => {
+            if a == b {
+                Ok(())
+            } else {
+                Err("non-f32 outputs differ".into())
+            }
+        }
     }
 }
 
@@ -63,7 +76,8 @@ fn check_model(dir: &Path, model: &Model, ins: &[Tensor], failures: &mut Vec<Str
                         if let Some(b) = &baseline {
                             for (k, (g, e)) in out.outputs.iter().zip(b).enumerate() {
                                 if let Err(m) = same_bits(g, e) {
-                                    failures.push(format!("{name} {pol:?} {isa} t{threads} vs scalar t1, output {k}: {m}"));
+                                    failures
+                                        .push(format!("{name} {pol:?} {isa} t{threads} vs scalar t1, output {k}: {m}"));
                                 }
                             }
                         } else {

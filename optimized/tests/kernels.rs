@@ -34,7 +34,19 @@ fn dense_prop(isa: Isa) {
         let k = kg * 4;
         // Extreme values on purpose: u8 up to 255, i8 down to -128 (vpmaddubsw would saturate).
         let extreme = case % 3 == 0;
-        let w: Vec<i8> = (0..n * k).map(|_| if extreme { if rng.int(0, 1) == 0 { -128 } else { 127 } } else { rng.int(-128, 127) as i8 }).collect();
+        let w: Vec<i8> = (0..n * k)
+            .map(|_| {
+                if extreme {
+                    if rng.int(0, 1) == 0 {
+                        -128
+                    } else {
+                        127
+                    }
+                } else {
+                    rng.int(-128, 127) as i8
+                }
+            })
+            .collect();
         let packed = PackedW::pack(isa, n, kg, |o, kk| w[o * k + kk]);
         // Rows: taps at spaced offsets in a buffer.
         let stride = cg * 4 + rng.int(0, 7) as usize;

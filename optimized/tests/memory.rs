@@ -85,9 +85,15 @@ fn plan_keeps_only_int8_weights_and_per_channel_parameters() {
     // Expected: one i8 per weight (C and K are multiples of every ISA's packing block, so no
     // padding) + per output channel: scale M, the zero-point compensation and Σq_w (3 × 4 bytes).
     let expected = n_w + 3 * 4 * k;
-    eprintln!("live after drop: {live} bytes; int8 weights + per-channel parameters: {expected}; resident_weight_bytes: {}", plan.resident_weight_bytes());
+    eprintln!(
+        "live after drop: {live} bytes; int8 weights + per-channel parameters: {expected}; resident_weight_bytes: {}",
+        plan.resident_weight_bytes()
+    );
     assert!(live >= n_w, "fewer live bytes than the int8 weights: {live}");
-    assert!((live as f64) <= expected as f64 * 1.05, "live {live} exceeds int8 weights + parameters {expected} by more than 5%");
+    assert!(
+        (live as f64) <= expected as f64 * 1.05,
+        "live {live} exceeds int8 weights + parameters {expected} by more than 5%"
+    );
     assert_eq!(plan.resident_weight_bytes(), expected);
     // Still runs after the IR is gone.
     let x = Tensor::from_f32(vec![1, c, 8, 8], vec![0.5; c * 64]).expect("shape");

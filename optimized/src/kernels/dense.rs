@@ -283,7 +283,8 @@ pub fn scalar_pair16(
                     let wb = &w[v * bstride + kgi * lanes * 4..v * bstride + (kgi + 1) * lanes * 4];
                     for l in 0..lanes {
                         let p01 = ab[0] as i32 * wb[l * 2] as i32 + ab[1] as i32 * wb[l * 2 + 1] as i32;
-                        let p23 = ab[2] as i32 * wb[lanes * 2 + l * 2] as i32 + ab[3] as i32 * wb[lanes * 2 + l * 2 + 1] as i32;
+                        let p23 = ab[2] as i32 * wb[lanes * 2 + l * 2] as i32
+                            + ab[3] as i32 * wb[lanes * 2 + l * 2 + 1] as i32;
                         row[v * lanes + l] = row[v * lanes + l].wrapping_add(p01).wrapping_add(p23);
                     }
                 }
@@ -358,6 +359,7 @@ fn dispatch_x86(
 }
 
 #[cfg(target_arch = "x86_64")]
+#[allow(clippy::needless_range_loop)] // const-generic register arrays, fully unrolled
 mod x86 {
     //! The SIMD bodies. Each `unsafe fn` requires: every `a + bases[m] + tap + 4·cg` in bounds,
     //! `w` valid for `NV` blocks of `bstride` elements, `acc` valid for `MR·NV·LANES` i32, and the

@@ -52,7 +52,17 @@ pub struct Rows<'a> {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn body(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+fn body(
+    c: &Cols<'_>,
+    r: &Rows<'_>,
+    acc: &[i32],
+    stride: usize,
+    mr: usize,
+    o0: usize,
+    nc: usize,
+    out: &mut [f32],
+    ostride: usize,
+) {
     let add = &c.add[o0..o0 + nc];
     let scale = &c.scale[o0..o0 + nc];
     #[cfg(feature = "mutants")]
@@ -129,14 +139,34 @@ fn body(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: u
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 #[allow(clippy::too_many_arguments)]
-fn body_avx512(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+fn body_avx512(
+    c: &Cols<'_>,
+    r: &Rows<'_>,
+    acc: &[i32],
+    stride: usize,
+    mr: usize,
+    o0: usize,
+    nc: usize,
+    out: &mut [f32],
+    ostride: usize,
+) {
     body(c, r, acc, stride, mr, o0, nc, out, ostride)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
-fn body_avx2(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+fn body_avx2(
+    c: &Cols<'_>,
+    r: &Rows<'_>,
+    acc: &[i32],
+    stride: usize,
+    mr: usize,
+    o0: usize,
+    nc: usize,
+    out: &mut [f32],
+    ostride: usize,
+) {
     body(c, r, acc, stride, mr, o0, nc, out, ostride)
 }
 
@@ -145,7 +175,18 @@ fn body_avx2(c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, 
 /// the slices (`acc` ≥ `mr·stride`, `out` ≥ `(mr−1)·ostride + nc`; column arrays ≥ `o0+nc`; row
 /// arrays ≥ `mr`; `w_tile` uses `stride`).
 #[allow(clippy::too_many_arguments)]
-pub fn apply(isa: Isa, c: &Cols<'_>, r: &Rows<'_>, acc: &[i32], stride: usize, mr: usize, o0: usize, nc: usize, out: &mut [f32], ostride: usize) {
+pub fn apply(
+    isa: Isa,
+    c: &Cols<'_>,
+    r: &Rows<'_>,
+    acc: &[i32],
+    stride: usize,
+    mr: usize,
+    o0: usize,
+    nc: usize,
+    out: &mut [f32],
+    ostride: usize,
+) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.

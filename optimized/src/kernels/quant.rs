@@ -7,6 +7,7 @@ use crate::fq::ActQuant;
 use crate::isa::Isa;
 
 #[inline(always)]
+#[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(x > il)` is chosen for NaN, see below
 fn body(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
     let (il, ih, d, lm1, top) = (q.il, q.ih, q.d, q.lm1, q.lmax as f32);
     let mut nan = false;
@@ -21,7 +22,13 @@ fn body(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
         let r = if away { t.round() } else { t.round_ties_even() };
         // `!(x > il)` is `x <= il` for numbers and also catches NaN (→ 0; the caller makes NaN's
         // outputs NaN anyway), so r is an integer in [0, 255] here.
-        let r = if !(x > il) { 0.0 } else if x > ih { top } else { r };
+        let r = if !(x > il) {
+            0.0
+        } else if x > ih {
+            top
+        } else {
+            r
+        };
         // r + 2^23 is exact and holds r in its low mantissa bits: a vectorizable float→u8.
         *o = (r + 8_388_608.0).to_bits() as u8;
     }
@@ -142,7 +149,12 @@ mod fq_tests {
 
     #[test]
     fn vector_fq_equals_the_scalar_recipe_bitwise() {
-        let cases = [(0.0f32, 2.55f32, 0.0f32, 2.55f32, 256u32), (-1.0, 1.0, -0.5, 3.0, 255), (1.0, -1.0, 0.0, 10.0, 11), (0.2, 0.9, 5.0, -5.0, 17)];
+        let cases = [
+            (0.0f32, 2.55f32, 0.0f32, 2.55f32, 256u32),
+            (-1.0, 1.0, -0.5, 3.0, 255),
+            (1.0, -1.0, 0.0, 10.0, 11),
+            (0.2, 0.9, 5.0, -5.0, 17),
+        ];
         let mut xs: Vec<f32> = (-400..400).map(|i| i as f32 / 151.0).collect();
         xs.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0]);
         for (il, ih, ol, oh, l) in cases {
@@ -152,7 +164,11 @@ mod fq_tests {
                 fake_quantize(isa, &p, &xs, &mut d);
                 for (i, &x) in xs.iter().enumerate() {
                     let e = crate::fq::fake_quantize(x, il, ih, ol, oh, l);
-                    assert!(d[i].to_bits() == e.to_bits() || (d[i].is_nan() && e.is_nan()), "{isa} x={x}: {} vs {e}", d[i]);
+                    assert!(
+                        d[i].to_bits() == e.to_bits() || (d[i].is_nan() && e.is_nan()),
+                        "{isa} x={x}: {} vs {e}",
+                        d[i]
+                    );
                 }
             }
         }
