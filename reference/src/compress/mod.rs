@@ -12,18 +12,22 @@
 //! it uses). `Report` is `serde::Serialize` with the CONTRACT.md keys — `tensors` (list of
 //! `name`, `form`, `elements`, `not_bit_identical`, `max_ulp`, `stored_bytes`,
 //! `quant_param_bytes`, `fp32_equivalent_bytes`, plus `weights`, `from_form`, `element_type`,
-//! `levels`, `max_ulp_steps`, `max_abs`, `note`), `refused` (list of `name`, `reason`),
-//! `totals` — and more (`command`, `unchanged`). Its `Display` is the text table. Refusals are
-//! not errors; a [`CompressError`] means bad input (exit 2).
+//! `levels`, `max_ulp_steps`, `max_abs`, `differs_above_input_high`, `differs_in_sign_of_zero`,
+//! `note`), `refused` (list of `name`, `reason`), `totals` (sums, largest differences, `ratio`,
+//! `ratio_with_params`) — and more (`command`, `unchanged`). `max_ulp` is in units of `ulp(R)`,
+//! `R = max(|ol|,|oh|)` of the element's channel (SPEC §2's unit). Its `Display` is the text
+//! table. Refusals are not errors; a [`CompressError`] means bad input (exit 2).
 //!
 //! # What is rewritten
 //!
-//! * `compress --form fq`: every `Const [→ Convert(f32)] → FakeQuantize` whose four ranges are f32
-//!   `Const`s becomes `Const(i8|i4) → Convert(f32) → FakeQuantize(il = n, ih = n+L−1, ol, oh)`
+//! * `compress --form fq`: every `Const [→ Convert(f32)] → FakeQuantize` whose four ranges are
+//!   constant becomes `Const(i8|i4) → Convert(f32) → FakeQuantize(il = n, ih = n+L−1, ol, oh)`
 //!   with the **signed** grid `n = −(L/2)` (256 → [−128, 127], 255 → [−127, 127], 16 → [−8, 7]).
 //! * `compress --form dq`: the same pattern becomes `Const(i8|u8|i4|u4) → Convert(f32) →
 //!   [Subtract(zp)] → Multiply(scale)`, computed as OpenVINO's `CompressWeightsWithFakeQuantize`
 //!   (SPEC §2.1; [`quant`]).
+//! * Already compressed weights (either form) are expanded first and compressed again, so the
+//!   output is canonical: `compress(expand(compress(x))) == compress(x)` byte for byte.
 //! * `expand`: compressed-fq (any integer grid, Model Optimizer's u8 `[0, L−1]` included) by folding
 //!   the Convert; compressed-dq (with or without Subtract) into `Const(f32) → FakeQuantize`.
 //!
