@@ -123,13 +123,46 @@ fn case_movement(seed: u64) -> bool {
     }
 }
 
+fn case_strided_slice(seed: u64) -> bool {
+    let mut g = Gen::new(seed);
+    let rank = g.range(1, 4);
+    let shape = g.shape(rank, 4);
+    let x = g.tensor(&shape, 4.0, false);
+    let k = g.range(1, rank + 1);
+    let mut b = vec![];
+    let mut e = vec![];
+    let mut st = vec![];
+    let mut masks: [Vec<i64>; 5] = Default::default();
+    let ellipsis_at = if g.chance(0.3) { Some(g.range(0, k - 1)) } else { None };
+    for i in 0..k {
+        let d = shape.get(i).copied().unwrap_or(1) as i64;
+        b.push(g.range(0, (2 * d + 1) as usize) as i64 - d);
+        e.push(g.range(0, (2 * d + 1) as usize) as i64 - d);
+        st.push(g.pick(&[1i64, 2, -1, -2]));
+        masks[0].push(g.chance(0.3) as i64);
+        masks[1].push(g.chance(0.3) as i64);
+        masks[2].push((g.chance(0.15)) as i64);
+        masks[3].push((g.chance(0.2)) as i64);
+        masks[4].push((ellipsis_at == Some(i)) as i64);
+    }
+    let names = ["begin_mask", "end_mask", "new_axis_mask", "shrink_axis_mask", "ellipsis_mask"];
+    let attrs: Vec<(&str, String)> = names
+        .iter()
+        .zip(&masks)
+        .map(|(n, m)| (*n, m.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")))
+        .collect();
+    let inputs = [x, i64s(vec![k], b), i64s(vec![k], e), i64s(vec![k], st)];
+    compare_op("StridedSlice", "opset1", &attrs, &inputs, 1)
+}
+
 fn case_more_movement(seed: u64) -> bool {
     let mut g = Gen::new(seed);
     let rank = g.range(1, 4);
     let shape = g.shape(rank, 4);
     let x = g.tensor(&shape, 4.0, true);
     let r = rank as i64;
-    match g.range(0, 6) {
+    match g.range(0, 7) {
+        7 => case_strided_slice(g.next()),
         0 => {
             let ot = g.pick(&["i64", "i32"]);
             compare_op("ShapeOf", "opset3", &[("output_type", ot.into())], &[x], 1)
@@ -367,6 +400,7 @@ fn most_generated_cases_compute() {
     for (name, f) in [
         ("movement", case_movement as fn(u64) -> bool),
         ("more movement", case_more_movement),
+        ("strided slice", case_strided_slice),
         ("reductions", case_reductions),
         ("interpolate", case_interpolate),
         ("lstm", case_lstm),

@@ -55,6 +55,7 @@ pub fn eval_node(model: &Model, node: usize, inputs: &[&Tensor]) -> Result<Vec<T
         "Concat" => movement::concat(&cx)?,
         "Gather" => movement::gather(&cx)?,
         "Slice" => movement::slice(&cx)?,
+        "StridedSlice" => movement::strided_slice(&cx)?,
         "VariadicSplit" => movement::variadic_split(&cx)?,
         "Pad" => movement::pad(&cx)?,
         "ShapeOf" => movement::shape_of(&cx)?,

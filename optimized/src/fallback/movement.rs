@@ -710,3 +710,109 @@ fn space_depth_t<T: Elem>(
     }
     Ok(T::wrap(o))
 }
+
+/// Slice positions along one axis of size `d` (Slice-8 clamping): `start, start+step, ...` before
+/// `stop`; `full_start`/`full_stop` replace the bound by the axis end in the step's direction.
+fn slice_positions(
+    d: usize,
+    start: i64,
+    stop: i64,
+    step: i64,
+    full_start: bool,
+    full_stop: bool,
+) -> Vec<Option<usize>> {
+    let d = d as i128;
+    let s = step as i128;
+    let norm = |v: i64| if v < 0 { v as i128 + d } else { v as i128 };
+    let (mut b, mut e) = (norm(start), norm(stop));
+    let mut m = Vec::new();
+    if s > 0 {
+        b = if full_start { 0 } else { b.clamp(0, d) };
+        e = if full_stop { d } else { e.clamp(0, d) };
+        while b < e {
+            m.push(Some(b as usize));
+            b += s;
+        }
+    } else {
+        b = if full_start { d - 1 } else { b.clamp(-1, d - 1) };
+        e = if full_stop { -1 } else { e.clamp(-1, d - 1) };
+        while b > e {
+            m.push(Some(b as usize));
+            b += s;
+        }
+    }
+    m
+}
+
+/// StridedSlice-1: entry `i` of begin/end/stride (stride default 1) applies to one input axis,
+/// unless its masks say otherwise (a 1 sets the flag, short masks are padded with 0):
+/// `begin_mask`/`end_mask` ignore that bound (the axis end in the stride's direction);
+/// `new_axis_mask` inserts a size-1 output axis; `shrink_axis_mask` indexes the axis by `begin`
+/// (negative counts from the end) and drops it; `ellipsis_mask` stands for the full input axes the
+/// other entries leave. Uncovered input axes are kept whole; clamping is Slice-8's.
+pub(crate) fn strided_slice(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(3, 4)?;
+    let t = cx.input(0)?;
+    let rank = t.shape.len();
+    let (begin, end) = (cx.int_input(1)?, cx.int_input(2)?);
+    let stride = if cx.inputs.len() == 4 { cx.int_input(3)? } else { vec![1; begin.len()] };
+    if end.len() != begin.len() || stride.len() != begin.len() {
+        return Err(cx.err("begin, end and stride must have the same length"));
+    }
+    let mask = |name: &str| -> Result<Vec<bool>, FallbackError> {
+        let v = match cx.node.attr(name) {
+            None => vec![],
+            Some(s) if s.trim().is_empty() => vec![],
+            Some(_) => cx.node.attr_i64_list(name)?,
+        };
+        Ok((0..begin.len()).map(|i| v.get(i).is_some_and(|&x| x == 1)).collect())
+    };
+    let (bm, em) = (mask("begin_mask")?, mask("end_mask")?);
+    let (nm, sm, elm) = (mask("new_axis_mask")?, mask("shrink_axis_mask")?, mask("ellipsis_mask")?);
+    if elm.iter().filter(|&&e| e).count() > 1 {
+        return Err(cx.err("more than one ellipsis"));
+    }
+    let mut maps: Vec<Vec<Option<usize>>> = Vec::with_capacity(rank);
+    let mut out_shape = Vec::new();
+    let mut ax = 0usize;
+    for i in 0..begin.len() {
+        if elm[i] {
+            // Input axes consumed by the entries after the ellipsis.
+            let after = (i + 1..begin.len()).filter(|&j| !nm[j]).count();
+            let full = rank.checked_sub(ax + after).ok_or_else(|| cx.err("too many slice entries for the rank"))?;
+            for _ in 0..full {
+                maps.push((0..t.shape[ax]).map(Some).collect());
+                out_shape.push(t.shape[ax]);
+                ax += 1;
+            }
+            continue;
+        }
+        if nm[i] {
+            out_shape.push(1);
+            continue;
+        }
+        let d = *t.shape.get(ax).ok_or_else(|| cx.err("too many slice entries for the rank"))?;
+        if sm[i] {
+            let b = begin[i] as i128;
+            let idx = if b < 0 { b + d as i128 } else { b };
+            if !(0..d as i128).contains(&idx) {
+                return Err(cx.err(format!("shrink index {} is outside axis {ax} of size {d}", begin[i])));
+            }
+            maps.push(vec![Some(idx as usize)]);
+        } else {
+            if stride[i] == 0 {
+                return Err(cx.err("stride must not be 0"));
+            }
+            let m = slice_positions(d, begin[i], end[i], stride[i], bm[i], em[i]);
+            out_shape.push(m.len());
+            maps.push(m);
+        }
+        ax += 1;
+    }
+    for a in ax..rank {
+        maps.push((0..t.shape[a]).map(Some).collect());
+        out_shape.push(t.shape[a]);
+    }
+    let data = dispatch!(&t.data, gather_axes_data(cx, t, &maps, None))?;
+    Ok(vec![cx.tensor(t.element_type, out_shape, data)?])
+}
