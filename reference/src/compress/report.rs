@@ -200,6 +200,15 @@ impl fmt::Display for Report {
                 t.fp32_equivalent_bytes
             )?;
         }
+        // Notes that explain differences or fallbacks (all notes are in the JSON).
+        for t in &self.tensors {
+            let notable = (t.form == "compressed-fq" && t.not_bit_identical > 0)
+                || t.note.contains("integer-grid")
+                || t.note.contains("cannot re-derive");
+            if notable {
+                writeln!(f, "  {}: {}", t.name, t.note)?;
+            }
+        }
         let t = &self.totals;
         writeln!(
             f,
@@ -211,6 +220,7 @@ impl fmt::Display for Report {
             "memory: weight data {} B, quantization parameters {} B, fp32 equivalent {} B (data {:.4}, data+params {:.4} of fp32)",
             t.stored_bytes, t.quant_param_bytes, t.fp32_equivalent_bytes, t.ratio, t.ratio_with_params
         )?;
+        writeln!(f, "(max_ulp in ulp(R), R = max(|ol|,|oh|) of the element's channel)")?;
         for r in &self.refused {
             writeln!(f, "refused: {}: {}", r.name, r.reason)?;
         }
