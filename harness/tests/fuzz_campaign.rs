@@ -29,19 +29,48 @@ fn config(seed: u64, cases: u64) -> CampaignConfig {
 fn budgeted_campaign_passes_and_covers_every_category() {
     let sum = fuzz::run(&config(1, budget()));
     assert_eq!(sum.cases_run, budget());
-    let msgs: Vec<String> =
-        sum.findings.iter().map(|f| format!("{} [{}]: {} — {}", f.failure.check, f.failure.classification, f.descriptor, f.failure.message)).collect();
+    let msgs: Vec<String> = sum
+        .findings
+        .iter()
+        .map(|f| {
+            format!("{} [{}]: {} — {}", f.failure.check, f.failure.classification, f.descriptor, f.failure.message)
+        })
+        .collect();
     assert!(msgs.is_empty(), "findings:\n{}", msgs.join("\n"));
     for cat in [
-        "regime:general", "regime:exact", "regime:ties", "regime:extremes", "regime:specials", "op:conv", "op:depthwise",
-        "op:matmul", "op:matmul-act", "form:expanded", "form:compressed-fq", "form:compressed-dq", "int8", "fallback",
-        "tail:fakequantize", "tail:secondblock", "tail:addbranch", "tail:concat", "tail:reshape", "tail:avgpool",
+        "regime:general",
+        "regime:exact",
+        "regime:ties",
+        "regime:extremes",
+        "regime:specials",
+        "op:conv",
+        "op:depthwise",
+        "op:matmul",
+        "op:matmul-act",
+        "form:expanded",
+        "form:compressed-fq",
+        "form:compressed-dq",
+        "int8",
+        "fallback",
+        "tail:fakequantize",
+        "tail:secondblock",
+        "tail:addbranch",
+        "tail:concat",
+        "tail:reshape",
+        "tail:avgpool",
     ] {
         let n = sum.categories.get(cat).copied().unwrap_or(0);
         // Each category should get at least 2% of the cases.
         assert!(n * 50 >= sum.cases_run, "category {cat}: {n} of {} cases ({:?})", sum.cases_run, sum.categories);
     }
-    eprintln!("{} cases, {:.0} cases/s, {} mistrusted, {} flips: {:?}", sum.cases_run, sum.cases_per_second(), sum.mistrusted, sum.flips, sum.categories);
+    eprintln!(
+        "{} cases, {:.0} cases/s, {} mistrusted, {} flips: {:?}",
+        sum.cases_run,
+        sum.cases_per_second(),
+        sum.mistrusted,
+        sum.flips,
+        sum.categories
+    );
 }
 
 #[test]

@@ -32,7 +32,21 @@ fn every_seeded_bug_is_found_and_shrunk() {
         }
         let manifest: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest")).expect("JSON");
-        for key in ["name", "description", "form", "inputs", "outputs", "op_counts", "descriptor", "seed", "engines", "check", "classification", "message", "repro"] {
+        for key in [
+            "name",
+            "description",
+            "form",
+            "inputs",
+            "outputs",
+            "op_counts",
+            "descriptor",
+            "seed",
+            "engines",
+            "check",
+            "classification",
+            "message",
+            "repro",
+        ] {
             assert!(manifest.get(key).is_some(), "mutant:{m}: manifest lacks {key}");
         }
         // The minimized case, replayed from disk on the correct scalar kernels, matches the reference.
@@ -43,14 +57,28 @@ fn every_seeded_bug_is_found_and_shrunk() {
             inputs.push(conform_ir::npy::read_npy(&dir.join("input_1.npy")).expect("input 1"));
         }
         let want = conform_ir::npy::read_npy(&dir.join("reference_0.npy")).expect("reference");
-        let plan = optimized::compile(&model, &optimized::PlanOptions { isa: Some("scalar".into()), threads: Some(1), ..Default::default() })
-            .expect("compile");
+        let plan = optimized::compile(
+            &model,
+            &optimized::PlanOptions { isa: Some("scalar".into()), threads: Some(1), ..Default::default() },
+        )
+        .expect("compile");
         let got = plan.run(&inputs).expect("run");
         let bits = |t: &conform_ir::Tensor| t.to_f32_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&got.outputs[0]), bits(&want), "mutant:{m}: the minimized case fails without the mutant too");
         // Small: the shrunk model has few nodes.
-        assert!(model.nodes().len() <= 24, "mutant:{m}: {} nodes after shrinking: {}", model.nodes().len(), f.descriptor);
-        report.push(format!("mutant:{m}: found at case {} and shrunk ({} steps) in {:.2} s: {}", f.index, f.shrink_steps, t.elapsed().as_secs_f64(), f.descriptor));
+        assert!(
+            model.nodes().len() <= 24,
+            "mutant:{m}: {} nodes after shrinking: {}",
+            model.nodes().len(),
+            f.descriptor
+        );
+        report.push(format!(
+            "mutant:{m}: found at case {} and shrunk ({} steps) in {:.2} s: {}",
+            f.index,
+            f.shrink_steps,
+            t.elapsed().as_secs_f64(),
+            f.descriptor
+        ));
     }
     let _ = std::fs::remove_dir_all(&out);
     eprintln!("{}", report.join("\n"));

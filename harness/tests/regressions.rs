@@ -23,17 +23,25 @@ fn every_regression_replays_on_every_engine() {
     let mut ran = 0;
     for dir in &dirs {
         let model = conform_ir::read_model(&dir.join("model.xml")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        let inputs: Vec<_> = numbered(dir, "input_").iter().map(|p| conform_ir::npy::read_npy(p).expect("input")).collect();
-        let want: Vec<_> = numbered(dir, "reference_").iter().map(|p| conform_ir::npy::read_npy(p).expect("reference")).collect();
-        let opts = reference::RunOptions { mode: reference::Mode::Int8(reference::int8::ZeroPointPolicy::Exact), ..Default::default() };
+        let inputs: Vec<_> =
+            numbered(dir, "input_").iter().map(|p| conform_ir::npy::read_npy(p).expect("input")).collect();
+        let want: Vec<_> =
+            numbered(dir, "reference_").iter().map(|p| conform_ir::npy::read_npy(p).expect("reference")).collect();
+        let opts = reference::RunOptions {
+            mode: reference::Mode::Int8(reference::int8::ZeroPointPolicy::Exact),
+            ..Default::default()
+        };
         let r = reference::run(&model, &inputs, &opts).unwrap_or_else(|e| panic!("{}: reference: {e}", dir.display()));
         assert_eq!(r.outputs.len(), want.len(), "{}", dir.display());
         for (a, b) in r.outputs.iter().zip(&want) {
             assert_eq!(bits(a), bits(b), "{}: reference INT8 no longer reproduces reference_K.npy", dir.display());
         }
         for isa in optimized::isa::detected().expect("ISA detection") {
-            let plan = optimized::compile(&model, &optimized::PlanOptions { isa: Some(isa.name().into()), threads: Some(1), ..Default::default() })
-                .unwrap_or_else(|e| panic!("{} on {isa}: {e}", dir.display()));
+            let plan = optimized::compile(
+                &model,
+                &optimized::PlanOptions { isa: Some(isa.name().into()), threads: Some(1), ..Default::default() },
+            )
+            .unwrap_or_else(|e| panic!("{} on {isa}: {e}", dir.display()));
             let out = plan.run(&inputs).unwrap_or_else(|e| panic!("{} on {isa}: {e}", dir.display()));
             for (a, b) in out.outputs.iter().zip(&want) {
                 assert_eq!(bits(a), bits(b), "{} on {isa}: differs from the reference", dir.display());

@@ -74,8 +74,9 @@ fn every_seeded_bug_is_caught_and_the_correct_kernels_are_not() {
     let refs: Vec<Vec<u32>> = cases
         .iter()
         .map(|(_, m, x)| {
-            let o = reference::run(m, x, &RunOptions { mode: Mode::Int8(ZeroPointPolicy::Exact), ..Default::default() })
-                .expect("reference INT8");
+            let o =
+                reference::run(m, x, &RunOptions { mode: Mode::Int8(ZeroPointPolicy::Exact), ..Default::default() })
+                    .expect("reference INT8");
             o.outputs[0].to_f32_vec().iter().map(|v| v.to_bits()).collect()
         })
         .collect();

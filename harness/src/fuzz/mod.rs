@@ -114,7 +114,12 @@ fn evaluate(spec: &CaseSpec, cfg: &OracleConfig, index: u64) -> (Option<GenCase>
         }
         Err(e) => {
             let mut o = Outcome::default();
-            o.failures.push(Failure { check: "generator".into(), engines: vec![], classification: "bug".into(), message: e });
+            o.failures.push(Failure {
+                check: "generator".into(),
+                engines: vec![],
+                classification: "bug".into(),
+                message: e,
+            });
             (None, o)
         }
     }
@@ -209,9 +214,10 @@ pub fn run(cfg: &CampaignConfig) -> Summary {
             }
             let finding = match tree(cfg.seed, i).and_then(|t| shrink(t, &f.check, &cfg.oracles, i, cfg.shrink_time)) {
                 Some((_, case, failure, steps)) => {
-                    let path = cfg.out.as_ref().and_then(|o| {
-                        regression::write(o, &case, &failure, cfg.seed, cfg.oracles.isa.as_deref()).ok()
-                    });
+                    let path = cfg
+                        .out
+                        .as_ref()
+                        .and_then(|o| regression::write(o, &case, &failure, cfg.seed, cfg.oracles.isa.as_deref()).ok());
                     let repro = match &path {
                         Some(p) => regression::repro(p, cfg.oracles.isa.as_deref()),
                         None => format!("conform fuzz --seed {} --cases {} (case {i})", cfg.seed, i + 1),

@@ -160,7 +160,11 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
     let r = compare_outputs("optimized-vs-reference", engines.clone(), &y, r8, &vec![Some(0.0); r8.len()]);
     match r.status {
         Status::Failed => {
-            let msg = format!("{}; INT8 kernels: {}", r.detail, if kernels.is_empty() { "none".into() } else { kernels.join(", ") });
+            let msg = format!(
+                "{}; INT8 kernels: {}",
+                r.detail,
+                if kernels.is_empty() { "none".into() } else { kernels.join(", ") }
+            );
             out.failures.push(fail(case, "optimized-vs-reference", engines.clone(), true, msg));
         }
         Status::Mistrusted => out.mistrusted = true,
@@ -192,17 +196,28 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
         }
     }
     // (f) determinism across thread counts.
-    if cfg.determinism_every > 0 && index % cfg.determinism_every == 0 {
+    if cfg.determinism_every > 0 && index.is_multiple_of(cfg.determinism_every) {
         let eng2 = OptimizedEngine { threads: Some(2), ..eng };
-        let y2 = eng2.compile(&case.model).map_err(|e| e.to_string()).and_then(|p| p.run(&case.inputs).map_err(|e| e.to_string()));
+        let y2 = eng2
+            .compile(&case.model)
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.run(&case.inputs).map_err(|e| e.to_string()));
         match y2 {
             Ok(o) => {
-                let r = compare_outputs("determinism", vec![format!("{name} (2 threads)"), format!("{name} (1 thread)")], &o.outputs, &y, &vec![Some(0.0); y.len()]);
+                let r = compare_outputs(
+                    "determinism",
+                    vec![format!("{name} (2 threads)"), format!("{name} (1 thread)")],
+                    &o.outputs,
+                    &y,
+                    &vec![Some(0.0); y.len()],
+                );
                 if r.status == Status::Failed {
                     out.failures.push(fail(case, "determinism", r.engines, true, r.detail));
                 }
             }
-            Err(e) => out.failures.push(fail(case, "determinism", vec![name], true, format!("2-thread run failed: {e}"))),
+            Err(e) => {
+                out.failures.push(fail(case, "determinism", vec![name], true, format!("2-thread run failed: {e}")))
+            }
         }
     }
 }

@@ -605,7 +605,7 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
                 ("auto_pad", "explicit".to_string()),
             ];
             let op = if dw { "GroupConvolution" } else { "Convolution" };
-            main = c.b.op(op, &attrs, &[(fq, 0), (wn, 0)], &[os.clone()]);
+            main = c.b.op(op, &attrs, &[(fq, 0), (wn, 0)], std::slice::from_ref(&os));
             main_desc = format!("{op} x{xs:?} k{k} s{s} p{p} → {os:?}");
             out_shape = os;
             ch_axis = 1;
@@ -713,7 +713,7 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
             if op == "AvgPool" {
                 attrs.push(("exclude-pad", "true".to_string()));
             }
-            last = c.b.op(op, &attrs, &[(last, 0)], &[os.clone()]);
+            last = c.b.op(op, &attrs, &[(last, 0)], std::slice::from_ref(&os));
             shape = os;
             c.descr.push(op.to_lowercase());
         }
@@ -779,7 +779,7 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
                     ("pads_end", "0,0".to_string()),
                     ("auto_pad", "explicit".to_string()),
                 ];
-                let m2 = c.b.op("Convolution", &attrs, &[(fq2, 0), (wn, 0)], &[os.clone()]);
+                let m2 = c.b.op("Convolution", &attrs, &[(fq2, 0), (wn, 0)], std::slice::from_ref(&os));
                 expect.push(Expectation { node: m2, fallback: wfb2 });
                 (m2, os)
             } else {
