@@ -51,16 +51,18 @@ fn case_convolutions_match(seed: u64) -> bool {
 fn case_backprop_data_matches(seed: u64) -> bool {
     let mut g = Gen::new(seed);
     let n = g.range(1, 2);
-    let (ic, oc, batch) = (g.range(1, 3), g.range(1, 3), g.range(1, 2));
+    let grouped = g.chance(0.4);
+    let groups = if grouped { g.range(1, 3) } else { 1 };
+    let (icg, ocg, batch) = (g.range(1, 3), g.range(1, 3), g.range(1, 2));
     let spatial: Vec<usize> = (0..n).map(|_| g.range(1, 5)).collect();
     let kernel: Vec<usize> = (0..n).map(|_| g.range(1, 3)).collect();
     let strides: Vec<usize> = (0..n).map(|_| g.range(1, 3)).collect();
     let dil: Vec<usize> = (0..n).map(|_| g.range(1, 2)).collect();
     let pads: Vec<usize> = (0..n).map(|_| g.range(0, 1)).collect();
     let outpad: Vec<usize> = (0..n).map(|i| g.range(0, strides[i] - 1)).collect();
-    let mut xs = vec![batch, ic];
+    let mut xs = vec![batch, groups * icg];
     xs.extend(&spatial);
-    let mut ws = vec![ic, oc];
+    let mut ws = if grouped { vec![groups, icg, ocg] } else { vec![icg, ocg] };
     ws.extend(&kernel);
     let x = g.tensor(&xs, 2.0, false);
     let w = g.tensor(&ws, 1.0, false);
@@ -72,7 +74,8 @@ fn case_backprop_data_matches(seed: u64) -> bool {
         ("output_padding", list(&outpad)),
         ("auto_pad", g.pick(&["explicit", "explicit", "valid"]).to_string()),
     ];
-    compare_op("ConvolutionBackpropData", "opset1", &attrs, &[x, w], 1)
+    let op = if grouped { "GroupConvolutionBackpropData" } else { "ConvolutionBackpropData" };
+    compare_op(op, "opset1", &attrs, &[x, w], 1)
 }
 
 fn case_matmul_matches(seed: u64) -> bool {

@@ -103,20 +103,23 @@ fn accumulate_tap(g: &super::geometry::Geom, acc: &mut [f32], x: &[f32], wv: f32
 /// Output-centric, per FP32.md: for each output element `acc = 0`; input channels ascending; taps
 /// in reverse row-major order whose input
 /// position `(o + pb − k·d) / s` is an integer inside the input: `acc = acc + x·w`. No bias.
-pub(crate) fn backprop_data(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+pub(crate) fn backprop_data(cx: &Ctx<'_>, grouped: bool) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(2, 3)?;
     let (x, xs) = cx.f32_input(0)?;
     let (w, ws) = cx.f32_input(1)?;
     let rank = xs.len();
-    if !(3..=5).contains(&rank) || ws.len() != rank {
+    let wrank = if grouped { rank + 1 } else { rank };
+    if !(3..=5).contains(&rank) || ws.len() != wrank {
         return Err(cx.err(format!(
-            "data {} and weights {} must have equal rank 3 to 5",
+            "data {} and weights {} must have ranks 3 to 5 (and {wrank} for the weights)",
             fmt_shape(xs),
             fmt_shape(ws)
         )));
     }
     let nsp = rank - 2;
-    let (ic, oc) = (ws[0], ws[1]);
+    // Weights [G, IC/G, OC/G, k..] (grouped) or [IC, OC, k..].
+    let (groups, icg, ocg) = if grouped { (ws[0], ws[1], ws[2]) } else { (1, ws[0], ws[1]) };
+    let (ic, oc) = (groups * icg, groups * ocg);
     if xs[1] != ic {
         return Err(cx.err(format!("data has {} channels, the weights {ic}", xs[1])));
     }
@@ -149,7 +152,7 @@ pub(crate) fn backprop_data(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
     if strides.contains(&0) || dil.contains(&0) {
         return Err(cx.err("strides and dilations must be positive"));
     }
-    let kernel = &ws[2..];
+    let kernel = &ws[wrank - nsp..];
     if xs[2..].contains(&0) || kernel.contains(&0) {
         return Err(cx.err("empty input or kernel axis"));
     }
@@ -221,9 +224,12 @@ pub(crate) fn backprop_data(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> 
     if total > 0 {
         out.par_chunks_mut(out_sz).enumerate().for_each(|(plane, acc)| {
             let (b, o) = (plane / oc, plane % oc);
-            for c in 0..ic {
+            // GroupConvolutionBackpropData: one ConvolutionBackpropData per group.
+            let (grp, ol) = (o / ocg, o % ocg);
+            for cl in 0..icg {
+                let c = grp * icg + cl;
                 let xc = &x[(b * ic + c) * in_sz..][..in_sz];
-                let wc = &w[(c * oc + o) * taps..][..taps];
+                let wc = &w[(c * ocg + ol) * taps..][..taps];
                 // Taps in reverse row-major order (FP32.md): OpenVINO convolves the zero-stuffed
                 // input with the spatially flipped filter.
                 for kd in (0..k3[0]).rev() {
