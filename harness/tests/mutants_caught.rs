@@ -1,0 +1,35 @@
+//! Every seeded bug of the optimized engine (`mutant:NAME`, feature `mutants`) is caught by
+//! `conform check corpus/`: the run exits 1 with at least one `vs-reference-int8` check FAILED and
+//! classified `bug`. Run with `cargo test -p conform --features mutants --test mutants_caught`.
+#![cfg(feature = "mutants")]
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn every_mutant_fails_the_corpus_check() {
+    let names = optimized::isa::report().map(|r| r.mutants).unwrap_or_default();
+    assert!(!names.is_empty(), "the mutants feature lists no mutant");
+    for m in names {
+        let json = std::env::temp_dir().join(format!("conform-mutant-{}-{m}.json", std::process::id()));
+        let o = Command::new(env!("CARGO_BIN_EXE_conform"))
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .args(["check", "corpus/", "--engine", &format!("optimized:mutant:{m}"), "--json"])
+            .arg(&json)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run conform: {e}"));
+        assert_eq!(o.status.code(), Some(1), "mutant {m} was not caught: {}", String::from_utf8_lossy(&o.stdout));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+        let _ = std::fs::remove_file(&json);
+        let caught = r["cases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["checks"].as_array().cloned().unwrap_or_default())
+            .filter(|k| k["check"] == "vs-reference-int8" && k["status"] == "FAILED" && k["classification"] == "bug")
+            .count();
+        assert!(caught > 0, "mutant {m}: no bit-exactness failure");
+        eprintln!("mutant {m}: {caught} cases caught");
+    }
+}
