@@ -272,6 +272,13 @@ fn case_reductions(seed: u64) -> bool {
                 ("eps", g.pick(&["1e-09", "0.001", "1.0000000000000001e-05"]).to_string()),
                 ("eps_mode", g.pick(&["inside_sqrt", "outside_sqrt"]).to_string()),
             ];
+            if g.chance(0.3) {
+                let attrs = [
+                    ("eps", g.pick(&["1e-10", "0.5", "1e-06"]).to_string()),
+                    ("eps_mode", g.pick(&["add", "max"]).to_string()),
+                ];
+                return compare_op("NormalizeL2", "opset1", &attrs, &[x, a], 1);
+            }
             compare_op("MVN", "opset6", &attrs, &[x, a], 1)
         }
         _ => {

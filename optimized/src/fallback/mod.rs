@@ -71,6 +71,7 @@ pub fn eval_node(model: &Model, node: usize, inputs: &[&Tensor]) -> Result<Vec<T
         "ReduceMin" => normalize::reduce(&cx, normalize::Reduce::Min)?,
         "ReduceProd" => normalize::reduce(&cx, normalize::Reduce::Prod)?,
         "MVN" => normalize::mvn(&cx)?,
+        "NormalizeL2" => normalize::normalize_l2(&cx)?,
         "BatchNormInference" => normalize::batch_norm(&cx)?,
         "MaxPool" => pool::max_pool(&cx)?,
         "AvgPool" => pool::avg_pool(&cx)?,

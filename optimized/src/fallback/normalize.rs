@@ -250,6 +250,51 @@ pub(crate) fn mvn(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     Ok(vec![cx.f32_tensor(shape.to_vec(), y)?])
 }
 
+/// NormalizeL2-1 (FP32.md): per group of the reduced axes, `s` = Kahan sum of `x·x`; `add`:
+/// `r = sqrt(s + eps)`, `max`: `r = sqrt(s < eps ? eps : s)`; `y = x / r`. With no axes,
+/// `y = x == 0 ? 0 : 1`.
+pub(crate) fn normalize_l2(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
+    cx.expect_inputs(2, 2)?;
+    let (x, shape) = cx.f32_input(0)?;
+    let eps = cx.node.attr_f64("eps")? as f32;
+    let add = match cx.node.attr_required("eps_mode")?.trim() {
+        "add" => true,
+        "max" => false,
+        other => return Err(cx.err(format!("eps_mode \"{other}\" is not add or max"))),
+    };
+    let axes = cx.int_input(1)?;
+    if axes.is_empty() {
+        let y = x.iter().map(|&v| if v == 0.0 { 0.0 } else { 1.0 }).collect();
+        return Ok(vec![cx.f32_tensor(shape.to_vec(), y)?]);
+    }
+    let grp = Groups::new(cx, shape, &axes)?;
+    let mut y = cx.zeros(x.len())?;
+    let rs: Vec<f32> = (0..grp.len())
+        .into_par_iter()
+        .with_min_len(16)
+        .map(|o| {
+            let base = grp.base(o);
+            let (mut s, mut c) = (0.0f32, 0.0f32);
+            for &off in &grp.offs {
+                let v = x[base + off];
+                kahan_step(&mut s, &mut c, v * v);
+            }
+            if add {
+                (s + eps).sqrt()
+            } else {
+                (if s < eps { eps } else { s }).sqrt()
+            }
+        })
+        .collect();
+    for (o, &r) in rs.iter().enumerate() {
+        let base = grp.base(o);
+        for &off in &grp.offs {
+            y[base + off] = x[base + off] / r;
+        }
+    }
+    Ok(vec![cx.f32_tensor(shape.to_vec(), y)?])
+}
+
 /// BatchNormInference (opset5 inputs: data, gamma, beta, mean, variance; opset1: gamma, beta, data,
 /// mean, variance), channel axis 1: `d = x − mean; v = var + eps; r = sqrt(v); y = d / r;
 /// y = y · gamma; y = y + beta`.
