@@ -1,7 +1,8 @@
 //! Whole INT8 blocks (conv, grouped/depthwise conv, MatMul with constant weights, act × act MatMul)
 //! built in memory with random geometry and ranges, run through every usable ISA at 1 and 2 threads,
 //! compared bit for bit with a naive evaluation of INT8.md written in this file (independent of the
-//! engine's kernels, packing and epilogue code).
+//! engine's kernels, packing and epilogue code), and that naive evaluation with the reference
+//! crate's INT8 mode.
 
 use conform_ir::{Model, Tensor};
 use optimized::isa::{self, Isa};
@@ -128,6 +129,18 @@ fn random_input(rng: &mut Rng, n: usize, a: &Act) -> Vec<f32> {
 }
 
 fn check_all(model: &Model, inputs: &[Tensor], expect: &[f32], what: &str) {
+    // The reference crate's INT8 mode must agree with the naive oracle too (a triangle: a
+    // disagreement names which side drifted from INT8.md).
+    let opts = reference::RunOptions {
+        mode: reference::Mode::Int8(reference::int8::ZeroPointPolicy::Exact),
+        ..Default::default()
+    };
+    let r = reference::run(model, inputs, &opts).unwrap_or_else(|e| panic!("{what}: reference: {e}"));
+    let rv = r.outputs[0].as_f32().expect("f32 output");
+    for i in 0..rv.len() {
+        let same = rv[i].to_bits() == expect[i].to_bits() || (rv[i].is_nan() && expect[i].is_nan());
+        assert!(same, "{what}: reference INT8 element {i}: {} vs naive {}", rv[i], expect[i]);
+    }
     let mut ran = 0;
     for isa in isa::detected().unwrap_or_default() {
         for threads in [1usize, 2] {
