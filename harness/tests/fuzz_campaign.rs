@@ -17,7 +17,7 @@ fn config(seed: u64, cases: u64) -> CampaignConfig {
         max_cases: Some(cases),
         max_time: None,
         shard: (0, 1),
-        oracles: OracleConfig { isa: Some(isa), int8_vs_fp32: true, determinism_every: 8 },
+        oracles: OracleConfig { isa: Some(isa), int8_vs_fp32: true, determinism_every: 8, case_timeout: None },
         out: None,
         keep_going: true,
         shrink_time: Duration::from_secs(10),

@@ -68,10 +68,15 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
         max_cases,
         max_time: a.time.map(|t| Duration::from_secs_f64(t.max(0.0))),
         shard,
-        oracles: OracleConfig { isa: isa.clone(), int8_vs_fp32: true, determinism_every: 16 },
+        oracles: OracleConfig {
+            isa: isa.clone(),
+            int8_vs_fp32: true,
+            determinism_every: 16,
+            case_timeout: a.case_timeout.map(|s| Duration::from_secs_f64(s.max(0.0))),
+        },
         out: Some(a.out.clone()),
         keep_going: a.keep_going,
-        shrink_time: Duration::from_secs_f64(a.case_timeout.unwrap_or(8.0 * soak.max(1.0))),
+        shrink_time: Duration::from_secs_f64(8.0 * soak.max(1.0)),
         progress: true,
     };
     let sum = fuzz::run(&cfg);
