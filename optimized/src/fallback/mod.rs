@@ -7,7 +7,14 @@
 //! never inside a reduction, so results do not depend on the thread count.
 //!
 //! Entry point: [`eval_node`]. Parameter, Const and Result are the plan's business and are
-//! rejected here.
+//! rejected here (as is any op without a kernel), with a [`FallbackError`] naming the layer.
+//!
+//! Modules, one op family each: `elementwise` (binary arithmetic with numpy/pdpd broadcasting,
+//! activations, FakeQuantize, Convert), `movement` (reshapes, transposes, gathers, slices, pads,
+//! splits, tiles, broadcasts), `normalize` (Softmax, Reduce*, MVN, NormalizeL2, BatchNorm),
+//! `pool`, `conv` (Convolution, GroupConvolution, (Group)ConvolutionBackpropData), `matmul`,
+//! `interpolate`, `lstm`; `geometry`, `broadcast`, `elem` and `ctx` are their shared helpers.
+//! Tests: `optimized/tests/fallback_*.rs` compare every kernel with the reference bit for bit.
 
 use conform_ir::{AttrError, LayerRef, Model, Tensor};
 
