@@ -237,10 +237,36 @@ fn columns_body(ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&m
     }
 }
 
+/// AVX-512: 16 rows of one column per `vgatherdps`, stored as one contiguous vector.
+///
+/// # Safety
+/// The CPU must have avx512f; `rows·stride ≤ ft.len()`, `nc ≤ stride`, `stride·16 < 2^31`, and
+/// every `dst[j]` (j < nc) must hold `off + rows` values (checked by [`write_columns`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn columns_avx512(ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&mut [f32]], off: usize) {
-    columns_body(ft, stride, rows, nc, dst, off)
+unsafe fn columns_avx512(ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&mut [f32]], off: usize) {
+    use std::arch::x86_64::*;
+    let idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(stride as i32),
+    );
+    let full = rows / 16 * 16;
+    for (j, d) in dst.iter_mut().enumerate().take(nc) {
+        let d = &mut d[off..off + rows];
+        let mut i = 0;
+        while i < full {
+            // SAFETY: the largest index read is (i + 15)·stride + j < rows·stride ≤ ft.len(), and
+            // d[i..i + 16] is inside d (i + 16 ≤ full ≤ rows).
+            unsafe {
+                let v = _mm512_i32gather_ps::<4>(idx, ft.as_ptr().add(i * stride + j));
+                _mm512_storeu_ps(d.as_mut_ptr().add(i), v);
+            }
+            i += 16;
+        }
+        for (k, v) in d.iter_mut().enumerate().skip(full) {
+            *v = ft[k * stride + j];
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -254,8 +280,11 @@ fn columns_avx2(ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&m
 pub fn write_columns(isa: Isa, ft: &[f32], stride: usize, rows: usize, nc: usize, dst: &mut [&mut [f32]], off: usize) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.
-        Isa::Avx512Vnni => unsafe { columns_avx512(ft, stride, rows, nc, dst, off) },
+        // SAFETY: avx512 was detected before this `Isa` was selected; the bounds the function
+        // needs are checked here.
+        Isa::Avx512Vnni
+            if rows * stride <= ft.len() && nc <= stride && stride < 1 << 20 && dst.iter().take(nc).all(|d| d.len() >= off + rows) =>
+        unsafe { columns_avx512(ft, stride, rows, nc, dst, off) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: avxvnni and avx2 both imply avx2 (checked at detection).
         Isa::AvxVnni | Isa::Avx2 => unsafe { columns_avx2(ft, stride, rows, nc, dst, off) },
