@@ -516,3 +516,27 @@ impl Plan {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Plan>();
+    }
+
+    #[test]
+    fn wrong_input_count_is_an_error_not_a_panic() {
+        let mut b = crate::modelgen::Builder::new();
+        let x = b.param(&[1, 4]);
+        b.result(x);
+        let model = b.finish("m").expect("valid");
+        let plan = compile(&model, &PlanOptions { isa: Some("scalar".into()), threads: Some(1), ..PlanOptions::default() })
+            .expect("compiles");
+        assert!(matches!(plan.run(&[]), Err(OptError::Input { .. })));
+        let bad = Tensor::from_f32(vec![1, 5], vec![0.0; 5]).expect("shape");
+        assert!(matches!(plan.run(&[bad]), Err(OptError::Input { .. })));
+    }
+}
