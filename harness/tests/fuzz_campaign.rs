@@ -17,7 +17,13 @@ fn config(seed: u64, cases: u64) -> CampaignConfig {
         max_cases: Some(cases),
         max_time: None,
         shard: (0, 1),
-        oracles: OracleConfig { isa: Some(isa), int8_vs_fp32: true, determinism_every: 8, case_timeout: None },
+        oracles: OracleConfig {
+            isa: Some(isa),
+            int8_vs_fp32: true,
+            determinism_every: 8,
+            compression_every: 2,
+            case_timeout: None,
+        },
         out: None,
         keep_going: true,
         shrink_time: Duration::from_secs(10),
@@ -63,6 +69,11 @@ fn budgeted_campaign_passes_and_covers_every_category() {
         // Each category should get at least 2% of the cases.
         assert!(n * 50 >= sum.cases_run, "category {cat}: {n} of {} cases ({:?})", sum.cases_run, sum.categories);
     }
+    for check in ["optimized-vs-reference", "fallback", "int8-vs-fp32", "determinism", "compressed-vs-expanded"] {
+        let n = sum.checks_run.get(check).copied().unwrap_or(0);
+        assert!(n > 0, "oracle {check} never compared anything: {:?}", sum.checks_run);
+    }
+    eprintln!("checks run: {:?}", sum.checks_run);
     eprintln!(
         "{} cases, {:.0} cases/s, {} mistrusted, {} flips: {:?}",
         sum.cases_run,

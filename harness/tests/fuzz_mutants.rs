@@ -21,6 +21,7 @@ fn every_seeded_bug_is_found_and_shrunk() {
                 isa: Some(format!("mutant:{m}")),
                 int8_vs_fp32: false,
                 determinism_every: 0,
+                compression_every: 0,
                 case_timeout: None,
             },
             out: Some(out.clone()),

@@ -72,6 +72,7 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
             isa: isa.clone(),
             int8_vs_fp32: true,
             determinism_every: 16,
+            compression_every: 4,
             case_timeout: a.case_timeout.map(|s| Duration::from_secs_f64(s.max(0.0))),
         },
         out: Some(a.out.clone()),
@@ -125,6 +126,7 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
             "categories": sum.categories,
             "mistrusted": sum.mistrusted,
             "flips": sum.flips,
+            "checks_run": sum.checks_run,
             "findings": sum.findings.iter().map(|f| json!({
                 "path": f.path.as_ref().map(|p| p.display().to_string()),
                 "check": f.failure.check,

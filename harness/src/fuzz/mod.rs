@@ -76,6 +76,8 @@ pub struct Summary {
     pub mistrusted: u64,
     /// Accepted flips.
     pub flips: u64,
+    /// How many cases each oracle compared something on.
+    pub checks_run: BTreeMap<String, u64>,
     /// Generator errors (a generator bug; each also a finding).
     pub generator_errors: u64,
 }
@@ -204,6 +206,9 @@ pub fn run(cfg: &CampaignConfig) -> Summary {
                 sum.mistrusted += 1;
             }
             sum.flips += o.flips;
+            for c in &o.ran {
+                *sum.checks_run.entry(c.to_string()).or_default() += 1;
+            }
             sum.unconfirmed += o.failures.iter().filter(|f| !f.confirmed()).count() as u64;
             let Some(f) = o.confirmed().cloned() else { continue };
             if f.check == "generator" {

@@ -34,6 +34,8 @@ pub struct OracleConfig {
     pub int8_vs_fp32: bool,
     /// Check determinism on every n-th case (0: never).
     pub determinism_every: u64,
+    /// Check compressed against expanded weights on every n-th expanded-form case (0: never).
+    pub compression_every: u64,
     /// A case taking longer than this is a `timeout` finding (measured, not preempted).
     pub case_timeout: Option<std::time::Duration>,
 }
@@ -69,6 +71,8 @@ pub struct Outcome {
     pub flips: u64,
     /// Oracles skipped, with why.
     pub skipped: Vec<String>,
+    /// Oracles that compared something (passed or not).
+    pub ran: Vec<&'static str>,
 }
 
 impl Outcome {
@@ -99,6 +103,63 @@ fn fail(case: &GenCase, check: &str, engines: Vec<String>, bit_exact: bool, mess
 pub fn reference_int8(case: &GenCase) -> Result<Vec<Tensor>, String> {
     let opts = RunOptions { mode: Mode::Int8(ZeroPointPolicy::Exact), max_memory: None, keep_values: false };
     reference::run(&case.model, &case.inputs, &opts).map(|o| o.outputs).map_err(|e| e.to_string())
+}
+
+/// (c) `compressed-vs-expanded`: compress the expanded weights (`reference::compress`, both
+/// forms); where the compression report predicts every weight element bit-identical
+/// (`not_bit_identical == 0`), the FP32 reference outputs of the two models must be identical bit
+/// for bit. Where it predicts differences the check is skipped (the report's own tests bound them).
+fn compression_oracle(case: &GenCase, out: &mut Outcome) {
+    use reference::compress::{compress, Bits, CompressOptions, Form};
+    let fp32 = |m: &conform_ir::Model| {
+        let opts = RunOptions { mode: Mode::Fp32, max_memory: None, keep_values: false };
+        reference::run(m, &case.inputs, &opts).map(|o| o.outputs)
+    };
+    let Ok(base) = fp32(&case.model) else { return };
+    for form in [Form::Fq, Form::Dq] {
+        let (m2, rep) = match compress(&case.model, &CompressOptions { form, bits: Bits::Auto }) {
+            Ok(x) => x,
+            Err(e) => {
+                out.failures.push(Failure {
+                    check: "compressed-vs-expanded".into(),
+                    engines: vec!["reference:compress".into()],
+                    classification: "bug".into(),
+                    message: format!("compress --form {}: {e}", form.name()),
+                });
+                continue;
+            }
+        };
+        if rep.totals.not_bit_identical != 0 || rep.totals.tensors == 0 {
+            out.skipped.push(format!(
+                "compressed-vs-expanded ({}): {} elements predicted to differ",
+                form.name(),
+                rep.totals.not_bit_identical
+            ));
+            continue;
+        }
+        let engines = vec![format!("reference:fp32 (compressed-{})", form.name()), "reference:fp32 (expanded)".into()];
+        out.ran.push("compressed-vs-expanded");
+        match fp32(&m2) {
+            Ok(y) => {
+                let r =
+                    compare_outputs("compressed-vs-expanded", engines.clone(), &y, &base, &vec![Some(0.0); base.len()]);
+                if r.status == Status::Failed {
+                    out.failures.push(Failure {
+                        check: "compressed-vs-expanded".into(),
+                        engines,
+                        classification: "bug".into(),
+                        message: format!("the report predicts identical weights, the outputs differ: {}", r.detail),
+                    });
+                }
+            }
+            Err(e) => out.failures.push(Failure {
+                check: "compressed-vs-expanded".into(),
+                engines,
+                classification: "bug".into(),
+                message: format!("the compressed model does not run: {e}"),
+            }),
+        }
+    }
 }
 
 /// True when `y` equals, bit for bit, the reference INT8 outputs under the `round` policy.
@@ -133,6 +194,12 @@ pub fn run(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
 
 fn run_untimed(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
     let mut out = Outcome::default();
+    if cfg.compression_every > 0
+        && index.is_multiple_of(cfg.compression_every)
+        && case.form == crate::gen::Form::Expanded
+    {
+        compression_oracle(case, &mut out);
+    }
     let r8 = match reference_int8(case) {
         Ok(r) => Some(r),
         Err(e) => {
@@ -150,6 +217,9 @@ fn run_untimed(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
     }
     if cfg.int8_vs_fp32 {
         let r = int8_check::check(&case.model, &case.inputs, None);
+        if r.status != Status::Skipped {
+            out.ran.push("int8-vs-fp32");
+        }
         match r.status {
             Status::Failed => out.failures.push(fail(case, "int8-vs-fp32", r.engines, false, r.detail)),
             Status::Skipped => out.skipped.push(format!("int8-vs-fp32: {}", r.detail)),
@@ -188,6 +258,8 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
         .filter(|r| r.precision == Precision::Int8)
         .map(|r| format!("{} ({})", r.kernel, r.name))
         .collect();
+    out.ran.push("optimized-vs-reference");
+    out.ran.push("fallback");
     let r = compare_outputs("optimized-vs-reference", engines.clone(), &y, r8, &vec![Some(0.0); r8.len()]);
     match r.status {
         Status::Failed => {
@@ -240,6 +312,7 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
             .compile(&case.model)
             .map_err(|e| e.to_string())
             .and_then(|p| p.run(&case.inputs).map_err(|e| e.to_string()));
+        out.ran.push("determinism");
         match y2 {
             Ok(o) => {
                 let r = compare_outputs(
