@@ -113,7 +113,7 @@ fn compression_oracle(case: &GenCase, out: &mut Outcome) {
     use reference::compress::{compress, Bits, CompressOptions, Form};
     let fp32 = |m: &conform_ir::Model| {
         let opts = RunOptions { mode: Mode::Fp32, max_memory: None, keep_values: false };
-        reference::run(m, &case.inputs, &opts).map(|o| o.outputs)
+        reference::run(m, &case.inputs, &opts).map(|o| o.outputs).map_err(|e| e.to_string())
     };
     let Ok(base) = fp32(&case.model) else { return };
     for form in [Form::Fq, Form::Dq] {
