@@ -163,7 +163,51 @@ fn shrink(
             break;
         }
     }
-    Some((best, best_case, best_fail, steps))
+    let (best_case, best_fail, zeroed) =
+        shrink_inputs(best_case, best_fail, check, cfg, index, budget.saturating_sub(start.elapsed()));
+    Some((best, best_case, best_fail, steps + zeroed))
+}
+
+/// The constants phase of shrinking: sets input elements to 0 one at a time (first to last),
+/// keeping each change under which the same check still fails, so the written case shows only
+/// the values that matter. Stops at the budget; returns the case, its failure and how many
+/// elements were zeroed.
+fn shrink_inputs(
+    mut case: GenCase,
+    mut failure: Failure,
+    check: &str,
+    cfg: &OracleConfig,
+    index: u64,
+    budget: Duration,
+) -> (GenCase, Failure, u64) {
+    let start = Instant::now();
+    let mut zeroed = 0u64;
+    for k in 0..case.inputs.len() {
+        let n = case.inputs[k].len();
+        for e in 0..n.min(4096) {
+            if start.elapsed() >= budget {
+                break;
+            }
+            let mut v = case.inputs[k].to_f32_vec();
+            if v[e].to_bits() == 0 {
+                continue;
+            }
+            v[e] = 0.0;
+            let Ok(t) = conform_ir::Tensor::from_f32(case.inputs[k].shape.clone(), v) else { continue };
+            let mut trial = case.clone();
+            trial.inputs[k] = t;
+            let o = oracle::run(&trial, cfg, index);
+            if let Some(f) = o.failures.into_iter().find(|f| f.check == check && f.confirmed()) {
+                case = trial;
+                failure = f;
+                zeroed += 1;
+            }
+        }
+    }
+    if zeroed > 0 {
+        case.descriptor.push_str(&format!(" | {zeroed} input elements zeroed"));
+    }
+    (case, failure, zeroed)
 }
 
 /// Runs a campaign.
