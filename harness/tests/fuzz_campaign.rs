@@ -69,7 +69,7 @@ fn budgeted_campaign_passes_and_covers_every_category() {
         // Each category should get at least 2% of the cases.
         assert!(n * 50 >= sum.cases_run, "category {cat}: {n} of {} cases ({:?})", sum.cases_run, sum.categories);
     }
-    for check in ["optimized-vs-reference", "fallback", "int8-vs-fp32", "determinism", "compressed-vs-expanded"] {
+    for check in ["vs-reference-int8", "fallback", "int8-vs-fp32", "determinism", "compressed-vs-expanded"] {
         let n = sum.checks_run.get(check).copied().unwrap_or(0);
         assert!(n > 0, "oracle {check} never compared anything: {:?}", sum.checks_run);
     }

@@ -31,7 +31,7 @@ fn every_seeded_bug_is_found_and_shrunk() {
         };
         let sum = fuzz::run(&cfg);
         let f = sum.findings.first().unwrap_or_else(|| panic!("mutant:{m} not found in {} cases", sum.cases_run));
-        assert_eq!(f.failure.check, "optimized-vs-reference", "mutant:{m}: {}", f.failure.message);
+        assert_eq!(f.failure.check, "vs-reference-int8", "mutant:{m}: {}", f.failure.message);
         if m == "drop-frac-zp" {
             // Dropping `− frac·W` leaves z_int = round_ties_even(z) and frac 0: exactly the `round`
             // policy of INT8.md §2, which the classifier recognizes by re-running the reference.

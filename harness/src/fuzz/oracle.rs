@@ -1,6 +1,6 @@
 //! The oracles one generated case goes through, reusing `check`'s pieces:
 //!
-//! - (a) `optimized-vs-reference`: the optimized engine on the campaign's ISA against the
+//! - (a) `vs-reference-int8`: the optimized engine on the campaign's ISA against the
 //!   reference INT8 mode, bit for bit (`check::oracle::compare_outputs` with bound 0). A mismatch
 //!   names the INT8 kernels of the plan (after shrinking a case has one block, so one kernel).
 //! - (b) `int8-vs-fp32`: `check::int8::check` — per INT8 block, re-anchored on the FP32 run, within
@@ -241,14 +241,14 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
             return;
         }
         Err(e) => {
-            out.failures.push(fail(case, "optimized-vs-reference", engines, true, format!("compile failed: {e}")));
+            out.failures.push(fail(case, "vs-reference-int8", engines, true, format!("compile failed: {e}")));
             return;
         }
     };
     let y = match plan.run(&case.inputs) {
         Ok(o) => o.outputs,
         Err(e) => {
-            out.failures.push(fail(case, "optimized-vs-reference", engines, true, format!("run failed: {e}")));
+            out.failures.push(fail(case, "vs-reference-int8", engines, true, format!("run failed: {e}")));
             return;
         }
     };
@@ -258,9 +258,9 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
         .filter(|r| r.precision == Precision::Int8)
         .map(|r| format!("{} ({})", r.kernel, r.name))
         .collect();
-    out.ran.push("optimized-vs-reference");
+    out.ran.push("vs-reference-int8");
     out.ran.push("fallback");
-    let r = compare_outputs("optimized-vs-reference", engines.clone(), &y, r8, &vec![Some(0.0); r8.len()]);
+    let r = compare_outputs("vs-reference-int8", engines.clone(), &y, r8, &vec![Some(0.0); r8.len()]);
     match r.status {
         Status::Failed => {
             let msg = format!(
@@ -268,7 +268,7 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
                 r.detail,
                 if kernels.is_empty() { "none".into() } else { kernels.join(", ") }
             );
-            let mut f = fail(case, "optimized-vs-reference", engines.clone(), true, msg);
+            let mut f = fail(case, "vs-reference-int8", engines.clone(), true, msg);
             // Data-driven label: when the engine's bits are those of the reference under the
             // `round` zero-point policy, it rounds (or drops the fraction of) the activation
             // zero point, as OpenVINO's CPU plugin does — still a finding under `exact`.
