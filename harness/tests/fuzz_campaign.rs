@@ -11,14 +11,15 @@ fn budget() -> u64 {
 }
 
 fn config(seed: u64, cases: u64) -> CampaignConfig {
-    let isa = optimized::isa::default_isa().expect("an ISA").name().to_string();
+    let isas: Vec<String> =
+        optimized::isa::detected().expect("ISA detection").iter().map(|i| i.name().to_string()).collect();
     CampaignConfig {
         seed,
         max_cases: Some(cases),
         max_time: None,
         shard: (0, 1),
         oracles: OracleConfig {
-            isa: Some(isa),
+            isas,
             int8_vs_fp32: true,
             determinism_every: 8,
             compression_every: 2,

@@ -18,7 +18,7 @@ fn every_seeded_bug_is_found_and_shrunk() {
             max_time: Some(Duration::from_secs(60)),
             shard: (0, 1),
             oracles: OracleConfig {
-                isa: Some(format!("mutant:{m}")),
+                isas: vec![format!("mutant:{m}")],
                 int8_vs_fp32: false,
                 determinism_every: 0,
                 compression_every: 0,

@@ -20,8 +20,10 @@ fn parse_shard(s: &str) -> Result<(u64, u64), CliError> {
     Ok((i, n))
 }
 
-/// The optimized variant the campaign checks (`None` when only the reference is asked for).
-fn isa_of(a: &FuzzArgs) -> Result<Option<String>, CliError> {
+/// The optimized variants the campaign checks: the one named by `--isa` or `--engine
+/// optimized:ISA`, else every variant usable here (under `CONFORM_MAX_ISA`); none when only the
+/// reference is asked for.
+fn isas_of(a: &FuzzArgs) -> Result<Vec<String>, CliError> {
     let mut isa = a.isa.clone();
     let mut want_optimized = a.engines.is_empty() || a.isa.is_some();
     for e in &a.engines {
@@ -42,16 +44,16 @@ fn isa_of(a: &FuzzArgs) -> Result<Option<String>, CliError> {
         }
     }
     if !want_optimized {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let name = match isa {
-        Some(n) => n,
-        None => optimized::isa::default_isa().map_err(|e| CliError::Usage(e.to_string()))?.name().to_string(),
+    let Some(name) = isa else {
+        let v = optimized::isa::detected().map_err(|e| CliError::Usage(e.to_string()))?;
+        return Ok(v.iter().map(|i| i.name().to_string()).collect());
     };
-    // Validate the name now: an unknown variant or mutant is a usage error (exit 2), not a skip.
+    // Validate the name now: an unknown variant or mutant is an environment error (exit 2), not a skip.
     optimized::isa::select(Some(&name))
         .map_err(|e| CliError::Unavailable { what: format!("--isa {name}"), why: e.to_string() })?;
-    Ok(Some(name))
+    Ok(vec![name])
 }
 
 /// Runs `conform fuzz`.
@@ -60,7 +62,7 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
         Some(s) => parse_shard(s)?,
         None => (0, 1),
     };
-    let isa = isa_of(a)?;
+    let isas = isas_of(a)?;
     let max_cases = a.cases.or(if a.time.is_none() { Some(1000) } else { None });
     let soak = std::env::var("CONFORM_SOAK").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(1.0).max(0.0);
     let cfg = CampaignConfig {
@@ -69,7 +71,7 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
         max_time: a.time.map(|t| Duration::from_secs_f64(t.max(0.0))),
         shard,
         oracles: OracleConfig {
-            isa: isa.clone(),
+            isas: isas.clone(),
             int8_vs_fp32: true,
             determinism_every: 16,
             compression_every: 4,
@@ -82,9 +84,7 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
     };
     let sum = fuzz::run(&cfg);
     let mut engines = vec!["reference:int8".to_string(), "reference:fp32".to_string()];
-    if let Some(i) = &isa {
-        engines.push(format!("optimized:{i}"));
-    }
+    engines.extend(isas.iter().map(|i| format!("optimized:{i}")));
     eprintln!("categories:");
     for (c, n) in &sum.categories {
         eprintln!("  {c:<28} {n}");

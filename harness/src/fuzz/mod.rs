@@ -210,6 +210,11 @@ fn shrink_inputs(
     (case, failure, zeroed)
 }
 
+/// The ISA variant a failure names (`optimized:ISA` as its first engine).
+fn isa_of(f: &Failure) -> Option<&str> {
+    f.engines.first().and_then(|e| e.strip_prefix("optimized:"))
+}
+
 /// Runs a campaign.
 pub fn run(cfg: &CampaignConfig) -> Summary {
     let start = Instant::now();
@@ -266,9 +271,9 @@ pub fn run(cfg: &CampaignConfig) -> Summary {
                     let path = cfg
                         .out
                         .as_ref()
-                        .and_then(|o| regression::write(o, &case, &failure, cfg.seed, cfg.oracles.isa.as_deref()).ok());
+                        .and_then(|o| regression::write(o, &case, &failure, cfg.seed, isa_of(&failure)).ok());
                     let repro = match &path {
-                        Some(p) => regression::repro(p, cfg.oracles.isa.as_deref()),
+                        Some(p) => regression::repro(p, isa_of(&failure)),
                         None => format!("conform fuzz --seed {} --cases {} (case {i})", cfg.seed, i + 1),
                     };
                     Finding {

@@ -28,8 +28,9 @@ use reference::{Mode, RunOptions};
 /// What the oracles are run with.
 #[derive(Debug, Clone)]
 pub struct OracleConfig {
-    /// ISA variant of the optimized engine (`avx2`, `mutant:NAME`, ...); `None`: skip (a) (e) (f).
-    pub isa: Option<String>,
+    /// ISA variants of the optimized engine (`avx2`, `mutant:NAME`, ...), each checked; empty:
+    /// skip (a) (e) (f).
+    pub isas: Vec<String>,
     /// Run the INT8-vs-FP32 oracle (b).
     pub int8_vs_fp32: bool,
     /// Check determinism on every n-th case (0: never).
@@ -179,7 +180,7 @@ pub fn run(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
         if took > limit {
             out.failures.push(Failure {
                 check: "timeout".into(),
-                engines: vec![cfg.isa.as_ref().map_or("reference".into(), |i| format!("optimized:{i}"))],
+                engines: cfg.isas.iter().map(|i| format!("optimized:{i}")).collect(),
                 classification: "timeout".into(),
                 message: format!(
                     "the case took {:.2} s > --case-timeout {:.2} s",
@@ -212,8 +213,10 @@ fn run_untimed(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
             None
         }
     };
-    if let (Some(isa), Some(r8)) = (&cfg.isa, &r8) {
-        optimized_oracles(case, isa, r8, cfg, index, &mut out);
+    if let Some(r8) = &r8 {
+        for isa in &cfg.isas {
+            optimized_oracles(case, isa, r8, cfg, index, &mut out);
+        }
     }
     if cfg.int8_vs_fp32 {
         let r = int8_check::check(&case.model, &case.inputs, None);
