@@ -360,7 +360,14 @@ impl MatMulExec {
             let zero_w = vec![0i32; if w_row_from_a { n } else { 0 }];
             // With the fraction on b, W comes from the rows only.
             let wcol: &[i32] = if w_row_from_a { &zero_w } else { &cb.colsum };
-            let cols = Cols { add: &cb.col_add, scale: &cb.scale, bias: self.bias.as_deref(), frac, w: wcol, act: self.act_fn };
+            let cols = Cols {
+                add: &cb.col_add,
+                scale: &cb.scale,
+                bias: self.bias.as_deref(),
+                frac,
+                w: wcol,
+                act: self.act_fn,
+            };
             let mut acc = vec![0i32; 8 * MAX_NV * lanes];
             let mut bases = [0usize; 8];
             let ob_first = c0 / lanes;

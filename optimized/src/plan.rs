@@ -213,7 +213,15 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
             let exec = match &b.kind {
                 MainKind::Conv { grouped } => {
                     let w = b.weights.as_ref().ok_or_else(|| OptError::layer(mnode, "internal: no weights"))?;
-                    BlockExec::Conv(Box::new(ConvExec::new(isa, mnode, *grouped, w, b.act[0], b.bias.clone(), b.act_fn)?))
+                    BlockExec::Conv(Box::new(ConvExec::new(
+                        isa,
+                        mnode,
+                        *grouped,
+                        w,
+                        b.act[0],
+                        b.bias.clone(),
+                        b.act_fn,
+                    )?))
                 }
                 MainKind::MatMulConst => BlockExec::MatMul(Box::new(MatMulExec::new(
                     isa,
@@ -533,8 +541,9 @@ mod tests {
         let x = b.param(&[1, 4]);
         b.result(x);
         let model = b.finish("m").expect("valid");
-        let plan = compile(&model, &PlanOptions { isa: Some("scalar".into()), threads: Some(1), ..PlanOptions::default() })
-            .expect("compiles");
+        let plan =
+            compile(&model, &PlanOptions { isa: Some("scalar".into()), threads: Some(1), ..PlanOptions::default() })
+                .expect("compiles");
         assert!(matches!(plan.run(&[]), Err(OptError::Input { .. })));
         let bad = Tensor::from_f32(vec![1, 5], vec![0.0; 5]).expect("shape");
         assert!(matches!(plan.run(&[bad]), Err(OptError::Input { .. })));

@@ -283,7 +283,10 @@ pub fn write_columns(isa: Isa, ft: &[f32], stride: usize, rows: usize, nc: usize
         // SAFETY: avx512 was detected before this `Isa` was selected; the bounds the function
         // needs are checked here.
         Isa::Avx512Vnni
-            if rows * stride <= ft.len() && nc <= stride && stride < 1 << 20 && dst.iter().take(nc).all(|d| d.len() >= off + rows) =>
+            if rows * stride <= ft.len()
+                && nc <= stride
+                && stride < 1 << 20
+                && dst.iter().take(nc).all(|d| d.len() >= off + rows) =>
         unsafe { columns_avx512(ft, stride, rows, nc, dst, off) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: avxvnni and avx2 both imply avx2 (checked at detection).
