@@ -25,8 +25,8 @@ fn main() {
                 let mut row = 0;
                 while row < m {
                     let r = mr.min(m - row);
-                    for i in 0..r {
-                        bases[i] = (row + i) * k;
+                    for (i, base) in bases.iter_mut().take(r).enumerate() {
+                        *base = (row + i) * k;
                     }
                     dense::tile(isa, &a, &bases[..r], &[0], kg, &w, ob, nv, &mut acc).expect("tile");
                     row += r;

@@ -41,7 +41,7 @@ fn block(range: (f32, f32), levels: u32, inputs: impl Fn(usize, &mut Rng) -> f32
         ("auto_pad", "explicit".to_string()),
     ];
     let os = vec![1, COUT, 4, 4];
-    let conv = b.op("Convolution", &attrs, &[(fq, 0), (w, 0)], &[os.clone()]);
+    let conv = b.op("Convolution", &attrs, &[(fq, 0), (w, 0)], std::slice::from_ref(&os));
     let bias: Vec<f32> = (0..COUT).map(|o| 0.1 + 0.013 * o as f32).collect();
     let bc = b.const_f32(&[1, COUT, 1, 1], &bias);
     let add = b.op("Add", &[("auto_broadcast", "numpy".into())], &[(conv, 0), (bc, 0)], &[os]);

@@ -7,10 +7,10 @@ use conform_ir::{AttrError, IrError, LayerRef};
 pub enum RefError {
     /// Reading a constant or the model failed.
     #[error(transparent)]
-    Ir(#[from] IrError),
+    Ir(Box<IrError>),
     /// A bad attribute, found when the op used it.
     #[error(transparent)]
-    Attr(#[from] AttrError),
+    Attr(Box<AttrError>),
     /// The op type (or this version of it) has no implementation.
     #[error("{layer}: op {op_type} version {version} is not implemented by the reference")]
     UnsupportedOp {
@@ -47,6 +47,20 @@ pub enum RefError {
         /// The limit.
         limit: u64,
     },
+}
+
+/// Boxed because an [`IrError`] is large (clippy's `result_large_err`) and every reference function returns `Result<_, RefError>`.
+impl From<IrError> for RefError {
+    fn from(e: IrError) -> Self {
+        RefError::Ir(Box::new(e))
+    }
+}
+
+/// Boxed for the same reason as [`IrError`].
+impl From<AttrError> for RefError {
+    fn from(e: AttrError) -> Self {
+        RefError::Attr(Box::new(e))
+    }
 }
 
 /// Builds an [`RefError::Op`] for a node.

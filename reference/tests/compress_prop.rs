@@ -40,17 +40,8 @@ fn node(id: usize, name: &str, ty: &str, attrs: Vec<(String, String)>, ins: Vec<
 }
 
 /// `Const W[C,K] → FakeQuantize(levels, il/ih of shape il_shape, ol/oh of shape [C,1]) → Result`.
-fn model(
-    w: &[f32],
-    c: usize,
-    k: usize,
-    levels: u64,
-    il: &[f32],
-    ih: &[f32],
-    il_shape: &[usize],
-    ol: &[f32],
-    oh: &[f32],
-) -> Model {
+fn model(cs: &Case, il: &[f32], ih: &[f32], il_shape: &[usize], ol: &[f32], oh: &[f32]) -> Model {
+    let (w, c, k, levels) = (&cs.w[..], cs.c, cs.k, cs.levels);
     let mut nodes = Vec::new();
     let mut blob = Vec::new();
     let mut add_const = |nodes: &mut Vec<Node>, name: &str, v: &[f32], dims: &[usize]| {
@@ -162,9 +153,9 @@ fn build(cs: &Case) -> Model {
     let oh: Vec<f32> = cs.ranges.iter().map(|r| r.1).collect();
     if cs.scalar_input_range {
         let (lo, hi) = cs.ranges[0];
-        model(&cs.w, cs.c, cs.k, cs.levels, &[lo], &[hi], &[], &ol, &oh)
+        model(cs, &[lo], &[hi], &[], &ol, &oh)
     } else {
-        model(&cs.w, cs.c, cs.k, cs.levels, &ol, &oh, &[cs.c, 1], &ol, &oh)
+        model(cs, &ol, &oh, &[cs.c, 1], &ol, &oh)
     }
 }
 

@@ -109,7 +109,7 @@ fn check_blocks(
             if bd > 0.0 && bd.is_finite() {
                 rep.worst_ratio = rep.worst_ratio.max(d / bd);
             }
-            if !(d <= bd) {
+            if d.is_nan() || d > bd {
                 bad += 1;
                 if bad <= 3 {
                     rep.failures.push(format!(
