@@ -3,6 +3,7 @@
 
 pub mod adapter;
 pub mod check;
+pub mod classify;
 pub mod cli;
 pub mod compare;
 pub mod engine;
