@@ -1,104 +1,282 @@
 #!/usr/bin/env python3
-"""Side-by-side end-to-end latency: the optimized engine vs OpenVINO's CPU plugin (INT8).
+"""Side-by-side end-to-end latency: the optimized engine vs OpenVINO CPU INT8 vs ONNX Runtime CPU int8.
 
-Both run the *same* IR models: `cargo run --release -p conform-optimized --example dump_workloads`
-writes every workload of bench/shapes.json as model.xml/.bin + input_0.npy (the exact models
-`conform bench` times). OpenVINO settings as bench/peer.md: INFERENCE_NUM_THREADS 1/2, NUM_STREAMS 1,
-PERFORMANCE_HINT LATENCY, INFERENCE_PRECISION_HINT f32. Configurations are interleaved within each
-repetition (order rotated); one OpenVINO measurement is the median of >= 20 synchronous calls over
->= 0.15 s after warm-up; ours is the median of 21 calls of `Plan::run` (example `bench`, a subprocess
-per measurement). Ratios are computed per repetition, then the median is taken.
+All engines run *the same function* on the same inputs. `cargo run --release -p conform-optimized
+--example dump_workloads -- DIR` writes every workload of bench/shapes.json as an IR (model.xml/.bin)
++ input_K.npy: exactly the models `conform bench` times. OpenVINO reads that IR; ONNX Runtime gets
+its QDQ twin built by onnx_qdq.py (same integer weights and scales, u8 activations with the IR's
+FakeQuantize scale/zero point, s8 per-channel weights with zero point 0).
 
-Usage: python3 optimized/bench/peer_compare.py [--reps 11] [--out table.md]
-Needs: pip install openvino==2026.4.1 numpy
+Engines (one "configuration" = workload x threads x engine):
+- ours: example `bench` (a subprocess per measurement), median of 21 calls of `Plan::run` after 3
+  warm-ups, `--threads` 1/2, default ISA.
+- ov: OpenVINO CPU, INFERENCE_NUM_THREADS 1/2, NUM_STREAMS 1, PERFORMANCE_HINT LATENCY,
+  INFERENCE_PRECISION_HINT f32; input tensors set once (shared memory), then `infer()`.
+- ort: ONNX Runtime CPU EP, intra_op_num_threads 1/2, inter_op 1, ORT_SEQUENTIAL, optimization
+  level ALL, IOBinding with a preallocated output; the QDQ model with an output Q/DQ pair, which ORT
+  fuses into QLinearConv / QLinearMatMul (checked: the optimized graph is saved and its op types
+  are printed per workload).
+- ort_i2f (MatMul workloads only): the same QDQ model without the output Q/DQ pair, which ORT fuses
+  into com.microsoft.MatMulIntegerToFloat (f32 out, no requantization). The "vs ORT" ratio uses,
+  per repetition, the faster of ort and ort_i2f.
+One OV/ORT measurement = median of >= 20 calls over >= 0.15 s after 5 warm-up calls. Configurations
+are interleaved within each repetition, the order rotated between repetitions; a ratio is computed
+per repetition (peer time / our time; > 1 means we are faster), then its median is taken.
+
+Sanity (before timing): our output (`conform infer --engine optimized --threads 1`) is compared
+with ORT's fused int8 output, ORT's f32-out QDQ output and OpenVINO's output; max |delta| is given in
+units of the output quantization scale that the ORT model uses (for the FakeQuantize workload: the
+activation scale).
+
+Usage: python3 optimized/bench/peer_compare.py [--reps 11] [--out table.md] [--keep DIR]
+Needs: pip install openvino==2026.4.1 onnx onnxruntime numpy   (and cargo, to build our binaries)
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_qdq  # noqa: E402  (sibling module: the ONNX twin of each IR model)
+
+THREADS = (1, 2)
 
 
-def sh(cmd):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
-def ov_measure(compiled, inputs):
-    req = compiled.create_infer_request()
+def loadavg():
+    return open("/proc/loadavg").read().split()[:3]
+
+
+def timed_median(call):
+    """Median latency (us) of >= 20 calls over >= 0.15 s, after 5 warm-up calls."""
     for _ in range(5):
-        req.infer(inputs)
+        call()
     times, start = [], time.perf_counter()
     while len(times) < 20 or time.perf_counter() - start < 0.15:
         s = time.perf_counter()
-        req.infer(inputs)
+        call()
         times.append(time.perf_counter() - s)
     return statistics.median(times) * 1e6
 
 
-def ours_measure(binary, wl_file, threads):
-    out = sh([binary, "--workloads", wl_file, "--threads", str(threads), "--reps", "21", "--json"])
-    return json.loads(out)["workloads"][0]["median_us"]
+class Ours:
+    def __init__(self, binary, wl_file, threads):
+        self.cmd = [binary, "--workloads", wl_file, "--threads", str(threads), "--reps", "21", "--json"]
+        self.pct = []
+
+    def measure(self):
+        w = json.loads(sh(self.cmd))["workloads"][0]
+        self.pct.append(w.get("percent_of_peak", float("nan")))
+        return w["median_us"]
+
+
+class OpenVino:
+    def __init__(self, core, model, inputs, threads):
+        import openvino as ov
+
+        self.compiled = core.compile_model(model, "CPU", {
+            "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32"})
+        self.req = self.compiled.create_infer_request()
+        for k, a in enumerate(inputs):
+            self.req.set_input_tensor(k, ov.Tensor(a, shared_memory=True))
+
+    def output(self):
+        self.req.infer()
+        return self.req.get_output_tensor(0).data.copy()
+
+    def measure(self):
+        return timed_median(self.req.infer)
+
+
+class OnnxRuntime:
+    def __init__(self, path, inputs, out_shape, threads):
+        import numpy as np
+        import onnxruntime as ort
+
+        self.sess = ort.InferenceSession(path, onnx_qdq.session_options(threads), providers=["CPUExecutionProvider"])
+        self.io = self.sess.io_binding()
+        for k, a in enumerate(inputs):
+            self.io.bind_cpu_input(f"input_{k}", a)
+        self.out = np.empty(out_shape, dtype=np.float32)
+        self.io.bind_output("output_0", "cpu", 0, np.float32, list(out_shape), self.out.ctypes.data)
+
+    def output(self):
+        self.sess.run_with_iobinding(self.io)
+        return self.out.copy()
+
+    def measure(self):
+        return timed_median(lambda: self.sess.run_with_iobinding(self.io))
+
+
+def versions():
+    import numpy, onnx, onnxruntime, openvino
+
+    rustc = sh(["rustc", "-V"]).strip()
+    commit = sh(["git", "-C", ROOT, "log", "-1", "--format=%h %s"]).strip()
+    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "optimized/src"]).strip()
+    return {
+        "openvino": openvino.get_version(), "onnxruntime": onnxruntime.__version__, "onnx": onnx.__version__,
+        "numpy": numpy.__version__, "python": platform.python_version(), "rustc": rustc,
+        "commit": commit + (" (optimized/src has uncommitted changes)" if dirty else ""),
+    }
+
+
+def geomean(xs):
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p ** (1 / len(xs))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=11)
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--out", default=None, help="write the markdown report here too")
+    ap.add_argument("--keep", default=None, help="keep the IR / ONNX models in this directory")
+    ap.add_argument("--only", default=None, help="comma-separated workload ids (default: all)")
     a = ap.parse_args()
     import numpy as np
+    import onnx
     import openvino as ov
 
-    sh(["cargo", "build", "--release", "-q", "-p", "conform-optimized", "--example", "bench", "--example", "dump_workloads"])
-    binary = os.path.join(ROOT, "target", "release", "examples", "bench")
-    tmp = tempfile.mkdtemp(prefix="peer_")
-    sh([os.path.join(ROOT, "target", "release", "examples", "dump_workloads"), tmp])
+    load_before = loadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print("building release binaries ...", file=sys.stderr)
+    sh(["cargo", "build", "--release", "-q", "-p", "conform-optimized", "--example", "bench", "--example", "dump_workloads"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-q", "-p", "conform", "--bin", "conform"], cwd=ROOT)
+    rel = os.path.join(ROOT, "target", "release")
+    binary, conform = os.path.join(rel, "examples", "bench"), os.path.join(rel, "conform")
+    tmp = a.keep or tempfile.mkdtemp(prefix="peer_")
+    os.makedirs(tmp, exist_ok=True)
+    sh([os.path.join(rel, "examples", "dump_workloads"), tmp])
     spec = json.load(open(os.path.join(ROOT, "bench", "shapes.json")))
+    workloads = [w for w in spec["workloads"] if not a.only or w["id"] in a.only.split(",")]
     core = ov.Core()
-    configs = []  # (id, threads, kind)
-    ov_models, inputs, wl_files = {}, {}, {}
-    for w in spec["workloads"]:
+    engines, configs, fused, sanity = {}, [], {}, {}
+    for w in workloads:
         wid = w["id"]
         d = os.path.join(tmp, wid)
+        xml = os.path.join(d, "model.xml")
         ins, k = [], 0
         while os.path.exists(os.path.join(d, f"input_{k}.npy")):
-            ins.append(np.load(os.path.join(d, f"input_{k}.npy")))
+            ins.append(np.ascontiguousarray(np.load(os.path.join(d, f"input_{k}.npy")), dtype=np.float32))
             k += 1
-        inputs[wid] = ins
-        wl_files[wid] = os.path.join(tmp, f"{wid}.json")
-        json.dump({"workloads": [w]}, open(wl_files[wid], "w"))
-        model = core.read_model(os.path.join(d, "model.xml"))
-        for t in (1, 2):
-            ov_models[(wid, t)] = core.compile_model(model, "CPU", {
-                "INFERENCE_NUM_THREADS": t, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-                "INFERENCE_PRECISION_HINT": "f32"})
-            configs += [(wid, t, "ov"), (wid, t, "ours")]
+        wl_file = os.path.join(tmp, f"{wid}.json")
+        json.dump({"workloads": [w]}, open(wl_file, "w"))
+        # Our output (the engine's CLI, 1 thread; bit-identical for any thread count by its tests).
+        out_dir = os.path.join(d, "ours_out")
+        sh([conform, "infer", xml] + sum((["--input", os.path.join(d, f"input_{j}.npy")] for j in range(len(ins))), [])
+           + ["--engine", "optimized", "--threads", "1", "--out", out_dir])
+        ours_y = np.load(os.path.join(out_dir, "output_0.npy"))
+        # ORT twins: f32-out QDQ (also gives the output range), then the fused model with output Q/DQ.
+        f32_path, q_path = os.path.join(d, "qdq_f32out.onnx"), os.path.join(d, "qdq.onnx")
+        onnx.save(onnx_qdq.build_qdq(xml), f32_path)
+        ort_f32 = OnnxRuntime(f32_path, ins, ours_y.shape, 1)
+        f32_y = ort_f32.output()
+        if w["op"] == "fakequantize":
+            out_scale = np.float32(w["act_fq"]["scale"])
+            shutil.copy(f32_path, q_path)
+        else:
+            out_scale, out_zp = onnx_qdq.output_qdq(f32_y)
+            onnx.save(onnx_qdq.build_qdq(xml, (out_scale, out_zp)), q_path)
+        fused[wid] = {"ort": onnx_qdq.fused_ops(q_path, os.path.join(d, "qdq_opt.onnx"))}
+        kinds = ["ours", "ov", "ort"]
+        if w["op"] == "matmul":
+            fused[wid]["ort_i2f"] = onnx_qdq.fused_ops(f32_path, os.path.join(d, "qdq_f32out_opt.onnx"))
+            kinds.append("ort_i2f")
+        model = core.read_model(xml)
+        for t in THREADS:
+            engines[(wid, t, "ours")] = Ours(binary, wl_file, t)
+            engines[(wid, t, "ov")] = OpenVino(core, model, ins, t)
+            engines[(wid, t, "ort")] = OnnxRuntime(q_path, ins, ours_y.shape, t)
+            if "ort_i2f" in kinds:
+                engines[(wid, t, "ort_i2f")] = OnnxRuntime(f32_path, ins, ours_y.shape, t)
+            configs += [(wid, t, kd) for kd in kinds]
+        ov_y = engines[(wid, 1, "ov")].output()
+        ort_y = engines[(wid, 1, "ort")].output()
+        sanity[wid] = {
+            "out_scale": float(out_scale),
+            "ort_int8": float(np.abs(ort_y - ours_y).max() / out_scale),
+            "ort_f32out": float(np.abs(f32_y - ours_y).max() / out_scale),
+            "ov": float(np.abs(ov_y - ours_y).max() / out_scale),
+            "ort_int8_cells_over_half": int((np.abs(ort_y - ours_y) > 0.5001 * out_scale).sum()),
+            "cells": int(ours_y.size),
+        }
+        print(f"{wid}: ORT ops {' -> '.join(fused[wid]['ort'])}; max|d| ours vs ORT int8 "
+              f"{sanity[wid]['ort_int8']:.3f}, vs ORT f32-out {sanity[wid]['ort_f32out']:.2e}, vs OV "
+              f"{sanity[wid]['ov']:.2e} (output scales)", file=sys.stderr)
+
     samples = {c: [] for c in configs}
+    loads = []
     for r in range(a.reps):
-        order = configs[r % len(configs):] + configs[:r % len(configs)]
-        for c in order:
-            wid, t, kind = c
-            if kind == "ov":
-                samples[c].append(ov_measure(ov_models[(wid, t)], inputs[wid]))
-            else:
-                samples[c].append(ours_measure(binary, wl_files[wid], t))
-        print(f"repetition {r + 1}/{a.reps} done", file=sys.stderr)
-    lines = ["| workload | threads | ours median us (min-max) | OpenVINO int8 median us (min-max) | speed-up (median of per-rep ratios) |",
-             "|---|---:|---:|---:|---:|"]
-    ratios = {1: [], 2: []}
-    for w in spec["workloads"]:
-        for t in (1, 2):
-            o, v = samples[(w["id"], t, "ours")], samples[(w["id"], t, "ov")]
-            ratio = statistics.median([vv / oo for vv, oo in zip(v, o)])
-            ratios[t].append(ratio)
-            lines.append(f"| {w['id']} | {t} | {statistics.median(o):.1f} ({min(o):.0f}-{max(o):.0f}) | "
-                         f"{statistics.median(v):.1f} ({min(v):.0f}-{max(v):.0f}) | {ratio:.2f}x |")
-    for t in (1, 2):
-        g = 1.0
-        for x in ratios[t]:
-            g *= x
-        lines.append(f"| geometric mean | {t} | | | {g ** (1 / len(ratios[t])):.2f}x |")
-    text = "\n".join(lines)
+        off = (r * len(configs)) // a.reps
+        for c in configs[off:] + configs[:off]:
+            samples[c].append(engines[c].measure())
+        loads.append(float(loadavg()[0]))
+        print(f"repetition {r + 1}/{a.reps} done (load {loads[-1]:.2f})", file=sys.stderr)
+    load_after = loadavg()
+
+    def cell(xs):
+        return f"{statistics.median(xs):.1f} ({min(xs):.0f}-{max(xs):.0f})"
+
+    lines = [
+        "| workload | thr | ours us (min-max) | ours % peak | OpenVINO us (min-max) | ORT QLinear us (min-max) "
+        "| ORT MatMulIntegerToFloat us (min-max) | vs OpenVINO | vs ORT | ORT fused ops (QLinear model) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    ratios = {(t, p): [] for t in THREADS for p in ("ov", "ort")}
+    for w in workloads:
+        wid = w["id"]
+        for t in THREADS:
+            o = samples[(wid, t, "ours")]
+            v = samples[(wid, t, "ov")]
+            q = samples[(wid, t, "ort")]
+            i2f = samples.get((wid, t, "ort_i2f"))
+            best = [min(x, y) for x, y in zip(q, i2f)] if i2f else q
+            rv = statistics.median([vv / oo for vv, oo in zip(v, o)])
+            rq = statistics.median([bb / oo for bb, oo in zip(best, o)])
+            ratios[(t, "ov")].append(rv)
+            ratios[(t, "ort")].append(rq)
+            pct = statistics.median(engines[(wid, t, "ours")].pct)
+            pct_s = f"{pct:.0f} %" if w["op"] != "fakequantize" else "-"
+            ops = " → ".join(x.replace("com.microsoft.", "ms.") for x in fused[wid]["ort"])
+            lines.append(f"| {wid} | {t} | {cell(o)} | {pct_s} | {cell(v)} | {cell(q)} | {cell(i2f) if i2f else '-'} "
+                         f"| {rv:.2f}x | {rq:.2f}x | {ops if t == 1 else '″'} |")
+    for t in THREADS:
+        lines.append(f"| geometric mean | {t} | | | | | | {geomean(ratios[(t, 'ov')]):.2f}x | "
+                     f"{geomean(ratios[(t, 'ort')]):.2f}x | |")
+    ver = versions()
+    head = [
+        f"Run started {started}, {a.reps} repetitions, commit `{ver['commit']}`.",
+        f"Versions: OpenVINO {ver['openvino']}, onnxruntime {ver['onnxruntime']}, onnx {ver['onnx']}, "
+        f"numpy {ver['numpy']}, Python {ver['python']}, {ver['rustc']}.",
+        f"Load average (1/5/15 min) before: {' '.join(load_before)}; after: {' '.join(load_after)}; "
+        f"1-min load after each repetition: min {min(loads):.2f}, median {statistics.median(loads):.2f}, "
+        f"max {max(loads):.2f}.",
+        "",
+    ]
+    tail = ["", "ORT graphs after optimization (level ALL), per workload:", ""]
+    for w in workloads:
+        f = fused[w["id"]]
+        extra = f"; without the output Q/DQ: {' → '.join(f['ort_i2f'])}" if "ort_i2f" in f else ""
+        tail.append(f"- {w['id']}: {' → '.join(f['ort'])}{extra}")
+    tail += ["", "Numerical sanity, max |ours − peer| in units of the ORT model's output scale "
+             "(ours = `conform infer --engine optimized`, 1 thread):", "",
+             "| workload | output scale | vs ORT int8 (QLinear, re-quantized output) | cells > 0.5 scale "
+             "| vs ORT QDQ f32-out | vs OpenVINO |", "|---|---:|---:|---:|---:|---:|"]
+    for w in workloads:
+        s = sanity[w["id"]]
+        tail.append(f"| {w['id']} | {s['out_scale']:.4g} | {s['ort_int8']:.3f} | {s['ort_int8_cells_over_half']} "
+                    f"of {s['cells']} | {s['ort_f32out']:.2e} | {s['ov']:.2e} |")
+    text = "\n".join(head + lines + tail)
     print(text)
     if a.out:
         open(a.out, "w").write(text + "\n")
+        json.dump({"samples": {"|".join(map(str, c)): v for c, v in samples.items()}, "sanity": sanity,
+                   "fused": fused, "versions": ver, "loads": loads, "load_before": load_before,
+                   "load_after": load_after}, open(a.out + ".json", "w"), indent=1)
 
 
 if __name__ == "__main__":
