@@ -65,6 +65,7 @@ fn budgeted_campaign_passes_and_covers_every_category() {
         "tail:concat",
         "tail:reshape",
         "tail:avgpool",
+        "tail:maxpool",
     ] {
         let n = sum.categories.get(cat).copied().unwrap_or(0);
         // Each category should get at least 2% of the cases.

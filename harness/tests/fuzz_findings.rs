@@ -1,12 +1,12 @@
-//! Findings of the fuzzer in other parts of the tree, kept as tests that fail until fixed.
+//! Findings of the fuzzer in other parts of the tree, kept as tests once fixed so they stay fixed.
 
 use harness::gen::{self, CaseSpec, Form, MainOp, Regime, Tail};
 
 /// Found by `conform fuzz`: a MaxPool-1 after an INT8 conv block (MaxPool opset1 has exactly one
 /// output, OpenVINO's MaxPool-1 spec) made the optimized engine's FP32 fallback return two
 /// outputs ("produced 2 outputs, the layer declares 1"). The reference runs the same model.
+/// Fixed in `optimized/src/fallback/pool.rs` (one output below opset8).
 #[test]
-#[ignore = "open finding in optimized/src/fallback (MaxPool-1 returns two outputs): un-ignore when fixed"]
 fn maxpool_1_after_an_int8_block_runs_on_the_optimized_engine() {
     let spec = CaseSpec {
         regime: Regime::General,

@@ -1,5 +1,6 @@
-//! MaxPool-8 (values and indices) and AvgPool-1 over 1–3 spatial axes, window taps visited in
-//! row-major order (kd, kh, kw), padding taps skipped, as `reference/FP32.md` fixes.
+//! MaxPool-1 (values), MaxPool-8/14 (values and indices) and AvgPool-1 over 1–3 spatial axes,
+//! window taps visited in row-major order (kd, kh, kw), padding taps skipped, as
+//! `reference/FP32.md` fixes.
 
 use super::ctx::{Ctx, FallbackError};
 use super::geometry::{resolve, Geom, WindowAttrs};
@@ -16,17 +17,25 @@ fn pool_geom(cx: &Ctx<'_>, shape: &[usize], dilations: bool) -> Result<Geom, Fal
     resolve(cx, &shape[2..], &attrs)
 }
 
-/// MaxPool-8 (FP32.md): `m` starts at −FLT_MAX (OpenVINO's `numeric_limits<float>::lowest()`); for
-/// each data tap in row-major order `v > m ? v : m` (first maximum wins, NaN never wins). The index
-/// output is the selected tap's flat index over the whole input, `% Π shape[axis..]` when
-/// `axis ≠ 0`; a window where nothing beats −FLT_MAX reports its plane's first element.
+/// MaxPool (FP32.md): `m` starts at −FLT_MAX (OpenVINO's `numeric_limits<float>::lowest()`); for
+/// each data tap in row-major order `v > m ? v : m` (first maximum wins, NaN never wins).
+///
+/// MaxPool-1 has one output (the values) and no `dilations`, `axis` or `index_element_type`
+/// attributes (OpenVINO's `max-pool-1.rst`); MaxPool-8 and -14 add dilations and a second output,
+/// the selected tap's flat index over the whole input, `% Π shape[axis..]` when `axis ≠ 0`; a
+/// window where nothing beats −FLT_MAX reports its plane's first element. The version is read as
+/// the reference does (`opsetN`, anything unparsable counts as 1).
 pub(crate) fn max_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     cx.expect_inputs(1, 1)?;
     let (x, shape) = cx.f32_input(0)?;
-    let g = pool_geom(cx, shape, true)?;
+    let version: u32 = cx.node.version.trim_start_matches("opset").parse().unwrap_or(1);
+    let with_indices = version >= 8;
+    let g = pool_geom(cx, shape, with_indices)?;
     let rank = shape.len();
-    let axis = cx.axis(cx.node.attr_parse_or::<i64>("axis", 0, "an integer")?, rank)?;
+    // MaxPool-1 has neither attribute; like the reference, ignore them there.
+    let axis = if with_indices { cx.axis(cx.node.attr_parse_or::<i64>("axis", 0, "an integer")?, rank)? } else { 0 };
     let idx_type = match cx.node.attr("index_element_type").map(str::trim).unwrap_or("i64") {
+        _ if !with_indices => ElementType::I64,
         "i64" => ElementType::I64,
         "i32" => ElementType::I32,
         other => return Err(cx.err(format!("index_element_type \"{other}\" is not supported (i64, i32 are)"))),
@@ -73,6 +82,9 @@ pub(crate) fn max_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     }
     let mut out_shape = shape[..2].to_vec();
     out_shape.extend(g.out_dims(rank - 2));
+    if !with_indices {
+        return Ok(vec![cx.f32_tensor(out_shape, vals)?]);
+    }
     let idx_data = match idx_type {
         ElementType::I32 => TensorData::I32(idxs.into_iter().map(|v| v as i32).collect()),
         _ => TensorData::I64(idxs),
@@ -126,4 +138,55 @@ pub(crate) fn avg_pool(cx: &Ctx<'_>) -> Result<Vec<Tensor>, FallbackError> {
     let mut out_shape = shape[..2].to_vec();
     out_shape.extend(g.out_dims(shape.len() - 2));
     Ok(vec![cx.f32_tensor(out_shape, vals)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conform_ir::{Node, PartialShape, Port};
+
+    /// A MaxPool node of `version` with a 2×2 kernel, stride 2, over a 1×1×2×4 input.
+    fn node(version: &str, n_out: usize) -> Node {
+        let port = |id: u32| Port {
+            id,
+            precision: Some("FP32".into()),
+            shape: PartialShape(vec![]),
+            names: vec![],
+            other_attrs: vec![],
+            rt_info: None,
+        };
+        Node {
+            id: "1".into(),
+            name: "pool".into(),
+            op_type: "MaxPool".into(),
+            version: version.into(),
+            attrs: vec![("kernel".into(), "2,2".into()), ("strides".into(), "2,2".into())],
+            inputs: vec![port(0)],
+            outputs: (0..n_out as u32).map(|i| port(1 + i)).collect(),
+            rt_info: None,
+            constant: None,
+        }
+    }
+
+    /// Hand-derived: windows {1, 5, −2, 0} and {3, 3, 7, 7}; maxima 5 (flat index 1) and 7
+    /// (flat index 6, the first of the two sevens in row-major order).
+    fn input() -> Tensor {
+        Tensor::from_f32(vec![1, 1, 2, 4], vec![1.0, 5.0, 3.0, 3.0, -2.0, 0.0, 7.0, 7.0]).expect("valid tensor")
+    }
+
+    #[test]
+    fn maxpool_1_has_one_output_and_maxpool_8_two() {
+        let x = input();
+        let n1 = node("opset1", 1);
+        let out = max_pool(&Ctx { node: &n1, inputs: &[&x] }).expect("MaxPool-1 runs");
+        assert_eq!(out.len(), 1, "MaxPool-1 declares one output (max-pool-1.rst)");
+        assert_eq!(out[0].shape, vec![1, 1, 1, 2]);
+        assert_eq!(out[0].to_f32_vec(), vec![5.0, 7.0]);
+
+        let n8 = node("opset8", 2);
+        let out = max_pool(&Ctx { node: &n8, inputs: &[&x] }).expect("MaxPool-8 runs");
+        assert_eq!(out.len(), 2, "MaxPool-8 has values and indices (max-pool-8.rst)");
+        assert_eq!(out[0].to_f32_vec(), vec![5.0, 7.0]);
+        assert_eq!(out[1].data, TensorData::I64(vec![1, 6]));
+    }
 }
