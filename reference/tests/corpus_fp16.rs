@@ -12,35 +12,18 @@
 //!
 //! Run with `--nocapture` for the tables.
 
-use conform_ir::{npy::read_npy, read_model, Model, Tensor, TensorData};
+mod corpus_support;
+
+use conform_ir::{read_model, Model, Tensor, TensorData};
+use corpus_support::{abs_tensor, cases, eval_with, inputs, manifest};
 use half::f16;
 use reference::broadcast::BroadcastIndex;
-use reference::ops::{evaluate, OpCtx};
 use reference::{run, Mode, RefError, RunOptions};
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-fn cases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("corpus");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root)
-        .expect("corpus directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.json").is_file())
-        .collect();
-    v.sort();
-    v
-}
-
-fn inputs(dir: &Path) -> Vec<Tensor> {
-    let m: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest")).expect("json");
-    m["inputs"]
-        .as_array()
-        .expect("inputs")
-        .iter()
-        .map(|i| read_npy(&dir.join(i["file"].as_str().expect("file"))).expect("input npy"))
-        .collect()
+/// The first output of node `i` alone on `ins`, as f32.
+fn eval_f32(model: &Model, i: usize, ins: &[Tensor]) -> Result<Vec<f32>, String> {
+    eval_with(model, i, ins).map(|o| o[0].to_f32_vec())
 }
 
 fn is_f16_value(v: f32) -> bool {
@@ -59,7 +42,7 @@ fn corpus_fp16_is_f16_and_within_local_bounds_of_fp32() {
     for dir in cases() {
         let name = dir.file_name().and_then(|s| s.to_str()).unwrap_or("?").to_string();
         let model = read_model(&dir.join("model.xml")).expect("model");
-        let ins = inputs(&dir);
+        let ins = inputs(&dir, &manifest(&dir));
         let opts = |mode| RunOptions { mode, max_memory: None, keep_values: true };
         let (r32, r16) = match (run(&model, &ins, &opts(Mode::Fp32)), run(&model, &ins, &opts(Mode::Fp16))) {
             (Ok(a), Ok(b)) => (a, b),
@@ -163,16 +146,6 @@ fn f32_bound_tensor(shape: &[usize], v: &[f64]) -> Tensor {
     Tensor::from_f32(shape.to_vec(), data).expect("shape")
 }
 
-fn abs_tensor(t: &Tensor) -> Tensor {
-    Tensor::from_f32(t.shape.clone(), t.to_f32_vec().into_iter().map(f32::abs).collect()).expect("shape")
-}
-
-fn eval_with(model: &Model, i: usize, ins: &[Tensor]) -> Result<Vec<f32>, String> {
-    let refs: Vec<&Tensor> = ins.iter().collect();
-    let ctx = OpCtx { model, index: i, node: model.node(i), inputs: &refs };
-    evaluate(&ctx).map_err(|e| e.to_string()).map(|o| o[0].to_f32_vec())
-}
-
 /// K of a reduction (taps per output; AvgPool: Πkernel + 1 for the division).
 fn reduction_length(model: &Model, i: usize, xin: &[&Tensor]) -> Option<f64> {
     let node = model.node(i);
@@ -245,7 +218,7 @@ fn local_bound(
             let ins: Vec<Tensor> = (0..x32.len())
                 .map(|j| if is_data(j) { f32_bound_tensor(&x32[j].shape, &diff(j)) } else { x32[j].clone() })
                 .collect();
-            let moved = eval_with(model, i, &ins).ok()?;
+            let moved = eval_f32(model, i, &ins).ok()?;
             Some(carried(moved.into_iter().map(|v| f64::from(v).max(0.0)).collect()))
         }
         // Lipschitz constants: σ' ≤ 1/4; HSwish' ∈ [−1/2, 3/2]. Each run's own f32 evaluation
@@ -309,19 +282,19 @@ fn local_bound(
             let with = |f: &dyn Fn(usize) -> Tensor| -> Vec<Tensor> {
                 (0..x32.len()).map(|j| if j < n_data { f(j) } else { x32[j].clone() }).collect()
             };
-            let abs32 = eval_with(model, i, &with(&|j| abs_tensor(x32[j]))).ok()?;
-            let abs16 = eval_with(model, i, &with(&|j| abs_tensor(x16[j]))).ok()?;
+            let abs32 = eval_f32(model, i, &with(&|j| abs_tensor(x32[j]))).ok()?;
+            let abs16 = eval_f32(model, i, &with(&|j| abs_tensor(x16[j]))).ok()?;
             let dx = f32_bound_tensor(&x32[0].shape, &diff(0));
             let p1 = if n_data == 1 {
-                eval_with(model, i, &with(&|_| dx.clone())).ok()?
+                eval_f32(model, i, &with(&|_| dx.clone())).ok()?
             } else {
-                eval_with(model, i, &with(&|j| if j == 0 { dx.clone() } else { abs_tensor(x16[1]) })).ok()?
+                eval_f32(model, i, &with(&|j| if j == 0 { dx.clone() } else { abs_tensor(x16[1]) })).ok()?
             };
             let p2 = if n_data == 1 {
                 vec![0.0; v32.len()]
             } else {
                 let dw = f32_bound_tensor(&x32[1].shape, &diff(1));
-                eval_with(model, i, &with(&|j| if j == 0 { abs_tensor(x32[0]) } else { dw.clone() })).ok()?
+                eval_f32(model, i, &with(&|j| if j == 0 { abs_tensor(x32[0]) } else { dw.clone() })).ok()?
             };
             let scale = (1.0 + U32) / (1.0 - g);
             Some(

@@ -38,13 +38,17 @@
 //! one that stops on an op of this file's owner (element-wise, FakeQuantize, convolutions,
 //! MatMul, pooling) fails the test. Run with `--nocapture` for the table.
 
+mod corpus_support;
+
 use conform_ir::{npy::read_npy, read_model, Model, Tensor};
+use corpus_support::{abs_tensor, eval_with};
+use corpus_support::{cases, inputs, manifest};
 use reference::broadcast::BroadcastIndex;
 use reference::fq::pre_round;
 use reference::ops::{evaluate, OpCtx};
 use reference::{run, Mode, RefError, RunOptions};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const U: f64 = 1.0 / 16_777_216.0; // 2^-24
 
@@ -75,34 +79,6 @@ const MY_OPS: &[&str] = &[
 ];
 
 const DEEP: &[&str] = &["ppocrv4_det", "mp_face_detection_short", "silero_vad_16k"];
-
-pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("corpus")
-}
-
-/// The case directories (those with a manifest), sorted.
-pub fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("corpus directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("manifest.json").is_file())
-        .collect();
-    v.sort();
-    v
-}
-
-pub fn manifest(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest")).expect("json")
-}
-
-pub fn inputs(dir: &Path, m: &Value) -> Vec<Tensor> {
-    m["inputs"]
-        .as_array()
-        .expect("inputs")
-        .iter()
-        .map(|i| read_npy(&dir.join(i["file"].as_str().expect("file"))).expect("input npy"))
-        .collect()
-}
 
 /// `k`-th expected fallback output.
 pub fn fallback(dir: &Path, k: usize) -> Vec<f32> {
@@ -135,16 +111,6 @@ fn f32_tensor(shape: &[usize], v: &[f64]) -> Tensor {
     // Rounded up so that the f32 copy of a bound is still a bound.
     let data = v.iter().map(|&b| (b * (1.0 + 4.0 * U)) as f32).collect();
     Tensor::from_f32(shape.to_vec(), data).expect("shape")
-}
-
-fn abs_tensor(t: &Tensor) -> Tensor {
-    Tensor::from_f32(t.shape.clone(), t.to_f32_vec().into_iter().map(f32::abs).collect()).expect("shape")
-}
-
-fn eval_with(model: &Model, i: usize, ins: &[Tensor]) -> Result<Vec<Tensor>, String> {
-    let refs: Vec<&Tensor> = ins.iter().collect();
-    let ctx = OpCtx { model, index: i, node: model.node(i), inputs: &refs };
-    evaluate(&ctx).map_err(|e| e.to_string())
 }
 
 fn gamma(k: f64) -> f64 {

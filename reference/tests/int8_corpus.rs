@@ -12,40 +12,14 @@
 //! A case whose FP32 run cannot execute yet (an op not implemented) is reported as waiting.
 //! Run with `--nocapture` to see the per-case report.
 
+mod corpus_support;
+
 use conform_ir::{npy::read_npy, read_model, Model, Tensor};
+use corpus_support::{cases, inputs, manifest};
 use reference::bound::{block_bounds, compare_requantize, FqComparison};
 use reference::int8::{self, Decision, ZeroPointPolicy};
 use reference::interp::PathTaken;
 use reference::{run, Mode, RunOptions};
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn corpus_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus"))
-}
-
-fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
-        .expect("corpus directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("model.xml").exists() && p.join("manifest.json").exists())
-        .collect();
-    v.sort();
-    v
-}
-
-fn manifest(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest")).expect("json")
-}
-
-fn inputs(dir: &Path, m: &Value) -> Vec<Tensor> {
-    m["inputs"]
-        .as_array()
-        .expect("inputs")
-        .iter()
-        .map(|i| read_npy(&dir.join(i["file"].as_str().expect("file"))).expect("input npy"))
-        .collect()
-}
 
 /// Per-case findings of the re-anchored block check.
 #[derive(Default)]
