@@ -24,6 +24,7 @@ fn config(seed: u64, cases: u64) -> CampaignConfig {
             determinism_every: 8,
             compression_every: 2,
             case_timeout: None,
+            memory: true,
         },
         out: None,
         keep_going: true,
@@ -71,7 +72,7 @@ fn budgeted_campaign_passes_and_covers_every_category() {
         // Each category should get at least 2% of the cases.
         assert!(n * 50 >= sum.cases_run, "category {cat}: {n} of {} cases ({:?})", sum.cases_run, sum.categories);
     }
-    for check in ["vs-reference-int8", "fallback", "int8-vs-fp32", "determinism", "compressed-vs-expanded"] {
+    for check in ["vs-reference-int8", "fallback", "int8-vs-fp32", "determinism", "compressed-vs-expanded", "memory"] {
         let n = sum.checks_run.get(check).copied().unwrap_or(0);
         assert!(n > 0, "oracle {check} never compared anything: {:?}", sum.checks_run);
     }

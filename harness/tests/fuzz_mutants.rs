@@ -23,6 +23,7 @@ fn every_seeded_bug_is_found_and_shrunk() {
                 determinism_every: 0,
                 compression_every: 0,
                 case_timeout: None,
+                memory: true,
             },
             out: Some(out.clone()),
             keep_going: false,

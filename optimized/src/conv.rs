@@ -214,6 +214,15 @@ impl ConvExec {
             + 4 * self.bias.as_ref().map_or(0, Vec::len)
     }
 
+    /// The packed weight data held, `(bytes, slots)`: slots count packing padding too (an i8
+    /// slot is one byte, an i16 slot two). The rest of [`ConvExec::resident_bytes`] is per-channel
+    /// parameters. Read by the harness's memory oracle.
+    pub fn weight_data(&self) -> (usize, usize) {
+        let bytes = self.dense.iter().map(PackedW::bytes).sum::<usize>() + self.dw.len();
+        let slots = self.dense.iter().map(|p| p.i8s.len() + p.i16s.len()).sum::<usize>() + self.dw.len();
+        (bytes, slots)
+    }
+
     /// Runs on input `x` (f32, `[N, C, spatial…]`).
     pub fn run(&self, node: &Node, x: &Tensor, threads: usize) -> Result<Tensor, OptError> {
         let err = |m: String| OptError::layer(node, m);

@@ -22,4 +22,4 @@ pub mod plan;
 
 pub use error::OptError;
 pub use isa::Isa;
-pub use plan::{compile, NodeReport, Plan, PlanOptions, Precision, RunOutput, ZeroPointPolicy};
+pub use plan::{compile, NodeReport, Plan, PlanOptions, Precision, ResidentWeights, RunOutput, ZeroPointPolicy};

@@ -176,6 +176,18 @@ impl MatMulExec {
         }
     }
 
+    /// The packed weight data held, `(bytes, slots)`: slots count packing padding too (an i8
+    /// slot is one byte, an i16 slot two); `(0, 0)` for a product of two activations. The rest of
+    /// [`MatMulExec::resident_bytes`] is per-channel parameters. Read by the harness's memory oracle.
+    pub fn weight_data(&self) -> (usize, usize) {
+        match &self.second {
+            Second::Const { per, .. } => {
+                per.iter().fold((0, 0), |(b, s), p| (b + p.w.bytes(), s + p.w.i8s.len() + p.w.i16s.len()))
+            }
+            Second::Act(_) => (0, 0),
+        }
+    }
+
     /// Quantizes an `[batch…, rows, cols]` f32 operand into `[batch][m][kp]` u8 (transposing when
     /// the reduction axis is not the last), with row sums over the real K.
     /// Also returns, per row, whether it holds a NaN.

@@ -68,6 +68,17 @@ pub struct NodeReport {
     pub reason: Option<String>,
 }
 
+/// Weight data resident in a plan's INT8 blocks ([`Plan::resident_weight_data`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResidentWeights {
+    /// Bytes of the packed weight arrays.
+    pub bytes: usize,
+    /// Their slots, packing padding included (one byte per i8 slot, two per i16 slot).
+    pub slots: usize,
+    /// Per-channel parameters held beside (scales, compensation sums, bias).
+    pub param_bytes: usize,
+}
+
 /// What a run produces.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
@@ -413,6 +424,23 @@ impl Plan {
                 _ => 0,
             })
             .sum()
+    }
+
+    /// The packed weight data of the INT8 blocks apart from their per-channel parameters (what
+    /// the harness's `memory` oracle holds to ≤ 0.26 of fp32 per slot, INT8 weights being 8-bit).
+    pub fn resident_weight_data(&self) -> ResidentWeights {
+        let mut r = ResidentWeights::default();
+        for s in &self.steps {
+            let (bytes, slots) = match s {
+                Step::Block { exec: BlockExec::Conv(c), .. } => c.weight_data(),
+                Step::Block { exec: BlockExec::MatMul(m), .. } => m.weight_data(),
+                _ => continue,
+            };
+            r.bytes += bytes;
+            r.slots += slots;
+        }
+        r.param_bytes = self.resident_weight_bytes().saturating_sub(r.bytes);
+        r
     }
 
     /// Bytes of constants kept for FP32 fallback nodes.

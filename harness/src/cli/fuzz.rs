@@ -76,6 +76,7 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
             determinism_every: 16,
             compression_every: 4,
             case_timeout: a.case_timeout.map(|s| Duration::from_secs_f64(s.max(0.0))),
+            memory: true,
         },
         out: Some(a.out.clone()),
         keep_going: a.keep_going,
@@ -100,6 +101,13 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
         sum.flips,
         engines.join(", ")
     );
+    if sum.known > 0 {
+        // Open findings still fail their check on every case: say so, with where they are tracked.
+        println!("{} failures of known open findings (not new):", sum.known);
+        for (isa, why) in crate::fuzz::memory::KNOWN {
+            println!("  memory on optimized:{isa}: {why}");
+        }
+    }
     for f in &sum.findings {
         println!(
             "FAILED {} [{}] after {:.2} s ({} shrink steps): {}",
@@ -125,6 +133,7 @@ pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
             "shard": format!("{}/{}", shard.0, shard.1),
             "categories": sum.categories,
             "mistrusted": sum.mistrusted,
+            "known_findings": sum.known,
             "flips": sum.flips,
             "checks_run": sum.checks_run,
             "findings": sum.findings.iter().map(|f| json!({

@@ -5,6 +5,7 @@
 //! case is reproducible from `(seed, index)` alone, shards (`i % N == I`) are disjoint, and cases
 //! run in parallel (rayon) in batches without changing what is generated.
 
+pub mod memory;
 pub mod oracle;
 pub mod regression;
 
@@ -72,6 +73,8 @@ pub struct Summary {
     pub findings: Vec<Finding>,
     /// Unconfirmed failures (implementation-defined inputs), counted.
     pub unconfirmed: u64,
+    /// Failures that are open, known findings (`fuzz::memory::KNOWN`): counted, printed, not new.
+    pub known: u64,
     /// MISTRUSTED cases.
     pub mistrusted: u64,
     /// Accepted flips.
@@ -258,7 +261,9 @@ pub fn run(cfg: &CampaignConfig) -> Summary {
             for c in &o.ran {
                 *sum.checks_run.entry(c.to_string()).or_default() += 1;
             }
-            sum.unconfirmed += o.failures.iter().filter(|f| !f.confirmed()).count() as u64;
+            let known = o.failures.iter().filter(|f| f.classification == memory::KNOWN_FINDING).count() as u64;
+            sum.known += known;
+            sum.unconfirmed += o.failures.iter().filter(|f| !f.confirmed()).count() as u64 - known;
             let Some(f) = o.confirmed().cloned() else { continue };
             if f.check == "generator" {
                 sum.generator_errors += 1;

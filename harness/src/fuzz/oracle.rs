@@ -7,6 +7,8 @@
 //!   `reference::bound` with the SPEC §0.4 flip rule; accepted flips are counted.
 //! - (e) `fallback`: the plan runs each main op in INT8 or falls back with the reason code the
 //!   generator expects.
+//! - (d) `memory`: quantized weight bytes stored in the IR (when the generator built them
+//!   compressed) and resident in each ISA's plan, ≤ 0.26 of fp32 for 8-bit ([`super::memory`]).
 //! - (f) `determinism`: every `determinism_every`-th case also runs on 2 threads; bits must match.
 //!
 //! The classifier labels each failure: `implementation-defined-input` (NaN/inf inputs, degenerate
@@ -39,6 +41,8 @@ pub struct OracleConfig {
     pub compression_every: u64,
     /// A case taking longer than this is a `timeout` finding (measured, not preempted).
     pub case_timeout: Option<std::time::Duration>,
+    /// Run the memory oracle (d) ([`super::memory`]): stored and resident weight bytes.
+    pub memory: bool,
 }
 
 /// One failed oracle.
@@ -55,9 +59,10 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// True when this is a confirmed finding (not an implementation-defined input).
+    /// True when this is a confirmed finding (not an implementation-defined input, nor an open
+    /// finding listed in [`super::memory::KNOWN`]).
     pub fn confirmed(&self) -> bool {
-        self.classification != "implementation-defined-input"
+        self.classification != "implementation-defined-input" && self.classification != super::memory::KNOWN_FINDING
     }
 }
 
@@ -213,10 +218,16 @@ fn run_untimed(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
             None
         }
     };
+    let mut resident = Vec::new();
     if let Some(r8) = &r8 {
         for isa in &cfg.isas {
-            optimized_oracles(case, isa, r8, cfg, index, &mut out);
+            if let Some(r) = optimized_oracles(case, isa, r8, cfg, index, &mut out) {
+                resident.push((format!("optimized:{isa}"), r));
+            }
         }
+    }
+    if cfg.memory {
+        memory_oracle(case, &resident, &mut out);
     }
     if cfg.int8_vs_fp32 {
         let r = int8_check::check(&case.model, &case.inputs, None);
@@ -233,7 +244,36 @@ fn run_untimed(case: &GenCase, cfg: &OracleConfig, index: u64) -> Outcome {
     out
 }
 
-fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfig, index: u64, out: &mut Outcome) {
+/// (d) `memory` ([`super::memory::check`]): the stored part is held when the generator built the
+/// weights compressed; the resident part on every plan compiled.
+fn memory_oracle(case: &GenCase, resident: &[(String, super::memory::Resident)], out: &mut Outcome) {
+    use super::memory::{check, Storage};
+    let storage = if case.form == crate::gen::Form::Expanded { Storage::Expanded } else { Storage::Compressed };
+    let r = check(&case.model, storage, resident);
+    if r.status != Status::Skipped {
+        out.ran.push("memory");
+    }
+    match r.status {
+        Status::Failed => out.failures.push(Failure {
+            check: r.check,
+            engines: r.engines,
+            classification: r.classification.unwrap_or_else(|| "bug".into()),
+            message: r.detail,
+        }),
+        Status::Skipped => out.skipped.push(format!("memory: {}", r.detail)),
+        _ => {}
+    }
+}
+
+/// (a), (e), (f) on one ISA variant; returns the plan's resident weight data for (d).
+fn optimized_oracles(
+    case: &GenCase,
+    isa: &str,
+    r8: &[Tensor],
+    cfg: &OracleConfig,
+    index: u64,
+    out: &mut Outcome,
+) -> Option<super::memory::Resident> {
     let name = format!("optimized:{isa}");
     let engines = vec![name.clone(), "reference:int8".to_string()];
     let eng = OptimizedEngine { isa: isa.to_string(), threads: Some(1), zero_point: ZeroPointPolicy::Exact };
@@ -241,18 +281,19 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
         Ok(p) => p,
         Err(e @ optimized::OptError::Unsupported { .. }) => {
             out.skipped.push(format!("{name}: {e}"));
-            return;
+            return None;
         }
         Err(e) => {
             out.failures.push(fail(case, "vs-reference-int8", engines, true, format!("compile failed: {e}")));
-            return;
+            return None;
         }
     };
+    let resident = cfg.memory.then(|| super::memory::Resident::of(&plan, &case.model));
     let y = match plan.run(&case.inputs) {
         Ok(o) => o.outputs,
         Err(e) => {
             out.failures.push(fail(case, "vs-reference-int8", engines, true, format!("run failed: {e}")));
-            return;
+            return None;
         }
     };
     let kernels: Vec<String> = plan
@@ -334,4 +375,5 @@ fn optimized_oracles(case: &GenCase, isa: &str, r8: &[Tensor], cfg: &OracleConfi
             }
         }
     }
+    resident
 }
