@@ -29,7 +29,7 @@ use crate::model::{ConstView, Edge, Model, ModelParts, Node, Port, XmlElement, L
 use crate::shape::{Dim, PartialShape};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -127,8 +127,13 @@ fn utf8<'a>(bytes: &'a [u8], path: &Path, pos: u64, what: &str) -> Result<&'a st
 
 fn start_element(e: &BytesStart<'_>, pos: u64, path: &Path, limits: &Limits) -> Result<El, IrError> {
     let name = utf8(e.name().as_ref(), path, pos, "an element name")?.to_string();
-    let mut attrs = Vec::new();
-    for a in e.attributes() {
+    let mut attrs: Vec<(String, String)> = Vec::new();
+    // quick-xml's own duplicate check compares each key with every earlier one (quadratic in the
+    // attributes of an element: 4,096 attributes cost 8 million comparisons); a set is linear.
+    let mut keys: HashSet<&[u8]> = HashSet::new();
+    let mut it = e.attributes();
+    it.with_checks(false);
+    for a in it {
         let a = a.map_err(|err| xml_err(path, pos, format!("in <{name}>: {err}")))?;
         if attrs.len() >= limits.max_attrs_per_element {
             return Err(limit_err(
@@ -138,6 +143,16 @@ fn start_element(e: &BytesStart<'_>, pos: u64, path: &Path, limits: &Limits) -> 
             ));
         }
         let key = utf8(a.key.as_ref(), path, pos, "an attribute name")?.to_string();
+        if !keys.insert(a.key.into_inner()) {
+            return Err(xml_err(
+                path,
+                pos,
+                format!(
+                    "in <{name}>: duplicated attribute `{}` (an attribute may appear once per element)",
+                    truncate(&key)
+                ),
+            ));
+        }
         if a.value.len() > limits.max_attr_len {
             return Err(limit_err(
                 path,
@@ -691,6 +706,18 @@ impl Interpreter<'_> {
     fn edges(&self, el: &El, nodes: &[Node], by_id: &HashMap<u64, usize>) -> Result<Vec<Edge>, IrError> {
         let mut edges = Vec::new();
         let mut producer: HashMap<(usize, usize), usize> = HashMap::new();
+        // Port id → (is an output, index), per layer: one hash lookup per edge end instead of a scan
+        // of the layer's ports, so a layer with 65,536 ports and as many edges is not quadratic.
+        // Its size is the number of ports read, so it is bounded by the file.
+        let mut port_of: HashMap<(usize, u64), (bool, usize)> = HashMap::new();
+        for (n, node) in nodes.iter().enumerate() {
+            for (k, p) in node.inputs.iter().enumerate() {
+                port_of.insert((n, u64::from(p.id)), (false, k));
+            }
+            for (k, p) in node.outputs.iter().enumerate() {
+                port_of.insert((n, u64::from(p.id)), (true, k));
+            }
+        }
         for e in el.children_named("edge") {
             let raw = |k: &str| e.attr(k).map(truncate).unwrap_or_else(|| "(missing)".into());
             let (fl, fp, tl, tp) = (raw("from-layer"), raw("from-port"), raw("to-layer"), raw("to-port"));
@@ -710,9 +737,9 @@ impl Interpreter<'_> {
             let from_node = *by_id.get(&fl_n).ok_or_else(|| err(format!("no layer has id {fl_n} (dangling edge)")))?;
             let to_node = *by_id.get(&tl_n).ok_or_else(|| err(format!("no layer has id {tl_n} (dangling edge)")))?;
             let (src, dst) = (&nodes[from_node], &nodes[to_node]);
-            let from_output = match src.outputs.iter().position(|p| u64::from(p.id) == fp_n) {
-                Some(i) => i,
-                None if src.inputs.iter().any(|p| u64::from(p.id) == fp_n) => {
+            let from_output = match port_of.get(&(from_node, fp_n)) {
+                Some(&(true, i)) => i,
+                Some(&(false, _)) => {
                     return Err(err(format!(
                         "port {fp_n} of {} is an input port; an edge must start at an output port",
                         src.layer_ref()
@@ -720,9 +747,9 @@ impl Interpreter<'_> {
                 }
                 None => return Err(err(format!("{} has no port {fp_n}", src.layer_ref()))),
             };
-            let to_input = match dst.inputs.iter().position(|p| u64::from(p.id) == tp_n) {
-                Some(i) => i,
-                None if dst.outputs.iter().any(|p| u64::from(p.id) == tp_n) => {
+            let to_input = match port_of.get(&(to_node, tp_n)) {
+                Some(&(false, i)) => i,
+                Some(&(true, _)) => {
                     return Err(err(format!(
                         "port {tp_n} of {} is an output port; an edge must end at an input port",
                         dst.layer_ref()
