@@ -21,6 +21,12 @@ pub struct Limits {
     pub max_attrs_per_element: usize,
     /// Most XML elements in the whole file.
     pub max_elements: usize,
+    /// Largest estimated memory of the parsed XML tree, in bytes. The tree costs more than the
+    /// text it comes from (about 7 times for a real IR, over 30 times for a file of empty
+    /// elements such as `<a/><a/>…`), so the file-size limit alone would let a 1 GiB file take
+    /// tens of GiB. The estimate counts each element's struct twice (its slot in the parent's
+    /// growing list), each attribute's pair of strings twice, and every name, value and text byte.
+    pub max_tree_bytes: u64,
     /// Most `<layer>` elements.
     pub max_layers: usize,
     /// Most ports (inputs plus outputs) on one layer.
@@ -39,6 +45,7 @@ impl Limits {
         max_attr_len: 4 << 20,
         max_attrs_per_element: 4096,
         max_elements: 1 << 25,
+        max_tree_bytes: 1 << 30,
         max_layers: 1 << 20,
         max_ports_per_layer: 1 << 16,
         max_rank: 64,

@@ -190,6 +190,19 @@ fn parse_tree(xml: &[u8], path: &Path, limits: &Limits) -> Result<El, IrError> {
     let mut stack: Vec<El> = Vec::new();
     let mut root: Option<El> = None;
     let mut elements = 0usize;
+    let mut tree_bytes = 0u64;
+    // Counts an element's estimated memory against `max_tree_bytes` (see `Limits`).
+    let mut account = |el: &El, pos: u64| -> Result<(), IrError> {
+        tree_bytes = tree_bytes.saturating_add(tree_cost(el));
+        if tree_bytes > limits.max_tree_bytes {
+            return Err(limit_err(
+                path,
+                format!("the estimated memory of the parsed XML tree (at <{}>, byte {pos})", el.name),
+                limits.max_tree_bytes,
+            ));
+        }
+        Ok(())
+    };
 
     // Attaches a finished element to its parent, or makes it the root.
     fn attach(stack: &mut [El], root: &mut Option<El>, el: El, path: &Path) -> Result<(), IrError> {
@@ -232,7 +245,9 @@ fn parse_tree(xml: &[u8], path: &Path, limits: &Limits) -> Result<El, IrError> {
                 if elements > limits.max_elements {
                     return Err(limit_err(path, "the number of XML elements", limits.max_elements as u64));
                 }
-                stack.push(start_element(&e, pos, path, limits)?);
+                let el = start_element(&e, pos, path, limits)?;
+                account(&el, pos)?;
+                stack.push(el);
             }
             Event::Empty(e) => {
                 elements += 1;
@@ -240,6 +255,7 @@ fn parse_tree(xml: &[u8], path: &Path, limits: &Limits) -> Result<El, IrError> {
                     return Err(limit_err(path, "the number of XML elements", limits.max_elements as u64));
                 }
                 let el = start_element(&e, pos, path, limits)?;
+                account(&el, pos)?;
                 attach(&mut stack, &mut root, el, path)?;
             }
             Event::End(_) => {
@@ -270,6 +286,17 @@ fn parse_tree(xml: &[u8], path: &Path, limits: &Limits) -> Result<El, IrError> {
         ));
     }
     root.ok_or_else(|| IrError::NotAnIr { path: path.to_path_buf(), message: "the XML has no root element".into() })
+}
+
+/// The estimated memory of one parsed element without its children and text (see
+/// `Limits::max_tree_bytes`): its struct twice (the parent's list of children grows by doubling),
+/// its name, and per attribute the pair of strings twice plus the key and value bytes. Text is
+/// bounded per element by `max_attr_len` and by the file size in total.
+fn tree_cost(el: &El) -> u64 {
+    const EL: u64 = std::mem::size_of::<El>() as u64;
+    const ATTR: u64 = std::mem::size_of::<(String, String)>() as u64;
+    let attrs: u64 = el.attrs.iter().map(|(k, v)| 2 * ATTR + (k.len() + v.len()) as u64).sum();
+    2 * EL + el.name.len() as u64 + attrs
 }
 
 fn add_text(stack: &mut [El], s: &str, pos: u64, path: &Path, limits: &Limits) -> Result<(), IrError> {

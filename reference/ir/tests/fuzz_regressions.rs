@@ -150,3 +150,32 @@ fn many_attributes_per_element_are_checked_for_duplicates_in_linear_time() {
     assert!(matches!(e, IrError::Xml { .. }), "{e:?}");
     assert!(e.to_string().contains("in <a>: duplicated attribute `k17`"), "{e}");
 }
+
+#[test]
+fn the_parsed_tree_is_bounded_by_an_estimated_memory_limit() {
+    use conform_ir::reader::{read_model_from_bytes_with_limits, read_model_with_limits};
+    use conform_ir::Limits;
+    // A file of empty elements costs over 30 times its size once parsed (a 50 MB file of `<a/>`
+    // took 1.7 GB), so the file-size limit alone did not bound memory. Every corpus IR reads with
+    // a tree budget of 16 times its XML size; the same budget refuses `<a/>` repeated.
+    let mut n = 0;
+    for xml in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path().join("model.xml")))
+        .filter(|p| p.exists())
+    {
+        let size = std::fs::metadata(&xml).unwrap().len();
+        let limits = Limits { max_tree_bytes: 16 * size, ..Limits::DEFAULT };
+        read_model_with_limits(&xml, &limits).unwrap_or_else(|e| panic!("{}: {e}", xml.display()));
+        n += 1;
+    }
+    assert!(n >= 50, "{n} corpus IRs");
+
+    let xml = with_rt_info(&"<a/>".repeat(100_000));
+    let limits = Limits { max_tree_bytes: 16 * xml.len() as u64, ..Limits::DEFAULT };
+    let e = read_model_from_bytes_with_limits(xml.as_bytes(), Vec::new(), Path::new("empty.xml"), &limits).unwrap_err();
+    assert!(matches!(e, IrError::Limit { .. }), "{e:?}");
+    assert!(e.to_string().contains("the estimated memory of the parsed XML tree (at <a>"), "{e}");
+    // With the default budget (1 GiB) the same file reads.
+    read_model_from_bytes(xml.as_bytes(), Vec::new(), Path::new("empty.xml")).unwrap();
+}
