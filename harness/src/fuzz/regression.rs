@@ -35,6 +35,12 @@ pub fn write(out: &Path, case: &GenCase, failure: &Failure, seed: u64, isa: Opti
         conform_ir::npy::write_npy(&p, t).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     let report = crate::inspect::inspect(&case.model).map_err(|e| e.to_string())?;
+    // The corpus manifest's FakeQuantize tally (`fake_quantize.levels`: levels → count), which
+    // `conform check`'s manifest check compares with the model.
+    let mut levels = std::collections::BTreeMap::<String, u64>::new();
+    for fq in &report.fake_quantize {
+        *levels.entry(fq.levels.to_string()).or_default() += 1;
+    }
     let manifest = json!({
         "name": dir.file_name().map(|n| n.to_string_lossy().into_owned()),
         "description": format!("fuzz finding: {} ({})", failure.check, failure.classification),
@@ -42,6 +48,7 @@ pub fn write(out: &Path, case: &GenCase, failure: &Failure, seed: u64, isa: Opti
         "inputs": case.inputs.iter().map(|t| json!({"shape": t.shape, "element_type": "f32"})).collect::<Vec<_>>(),
         "outputs": outputs.iter().map(|t| json!({"shape": t.shape, "element_type": t.element_type.ir_name()})).collect::<Vec<_>>(),
         "op_counts": report.ops,
+        "fake_quantize": {"levels": levels},
         "descriptor": case.descriptor,
         "seed": seed,
         "engines": failure.engines,
