@@ -28,7 +28,8 @@ with ORT's fused int8 output, ORT's f32-out QDQ output and OpenVINO's output; ma
 units of the output quantization scale that the ORT model uses (for the FakeQuantize workload: the
 activation scale).
 
-Usage: python3 optimized/bench/peer_compare.py [--reps 11] [--out table.md] [--keep DIR]
+Usage: python3 optimized/bench/peer_compare.py [--reps 11] [--out table.md] [--keep DIR] [--rev COMMIT]
+(without --rev it builds and measures the working tree; with --rev, exactly that commit.)
 Needs: pip install openvino==2026.4.1 onnx onnxruntime numpy   (and cargo, to build our binaries)
 """
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
@@ -63,12 +64,21 @@ def timed_median(call):
 class Ours:
     def __init__(self, binary, wl_file, threads):
         self.cmd = [binary, "--workloads", wl_file, "--threads", str(threads), "--reps", "21", "--json"]
-        self.pct = []
+        self.pct, self.macs = [], 0
 
     def measure(self):
         w = json.loads(sh(self.cmd))["workloads"][0]
         self.pct.append(w.get("percent_of_peak", float("nan")))
+        self.macs = w.get("macs", 0)
         return w["median_us"]
+
+
+def vnni_peak(binary, threads):
+    """int8 GOPS of a register-only `vpdpbusd zmm` loop (vnni_peak.rs), best of 7 rounds."""
+    try:
+        return float(sh([binary, str(threads)]).strip())
+    except (subprocess.CalledProcessError, ValueError):
+        return float("nan")
 
 
 class OpenVino:
@@ -110,12 +120,37 @@ class OnnxRuntime:
         return timed_median(lambda: self.sess.run_with_iobinding(self.io))
 
 
-def versions():
+def sync_snapshot(rev, dest):
+    """Make `dest` hold exactly the files of commit `rev`, rewriting only files whose bytes differ
+    (unchanged files keep their mtime, so cargo rebuilds only what the new commit changed)."""
+    import io, tarfile
+
+    archive = subprocess.run(["git", "-C", ROOT, "archive", rev], check=True, capture_output=True).stdout
+    wanted = set()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for m in tar.getmembers():
+            if not m.isfile():
+                continue
+            path = os.path.join(dest, m.name)
+            wanted.add(os.path.normpath(path))
+            data = tar.extractfile(m).read()
+            if os.path.isfile(path) and open(path, "rb").read() == data:
+                continue
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "wb").write(data)
+            os.chmod(path, m.mode)
+    for d, _, files in os.walk(dest):
+        for f in files:
+            if os.path.normpath(os.path.join(d, f)) not in wanted:
+                os.remove(os.path.join(d, f))
+
+
+def versions(rev):
     import numpy, onnx, onnxruntime, openvino
 
     rustc = sh(["rustc", "-V"]).strip()
-    commit = sh(["git", "-C", ROOT, "log", "-1", "--format=%h %s"]).strip()
-    dirty = sh(["git", "-C", ROOT, "status", "--porcelain", "--", "optimized/src"]).strip()
+    commit = sh(["git", "-C", ROOT, "log", "-1", "--format=%h %s", rev or "HEAD"]).strip()
+    dirty = "" if rev else sh(["git", "-C", ROOT, "status", "--porcelain", "--", "optimized/src"]).strip()
     return {
         "openvino": openvino.get_version(), "onnxruntime": onnxruntime.__version__, "onnx": onnx.__version__,
         "numpy": numpy.__version__, "python": platform.python_version(), "rustc": rustc,
@@ -136,6 +171,9 @@ def main():
     ap.add_argument("--out", default=None, help="write the markdown report here too")
     ap.add_argument("--keep", default=None, help="keep the IR / ONNX models in this directory")
     ap.add_argument("--only", default=None, help="comma-separated workload ids (default: all)")
+    ap.add_argument("--rev", default=None, help="measure this commit (git archive snapshot) instead of the working tree")
+    ap.add_argument("--snapshot", default=os.path.join(tempfile.gettempdir(), "peer_compare_snapshot"),
+                    help="where --rev is extracted and built (default: %(default)s)")
     a = ap.parse_args()
     import numpy as np
     import onnx
@@ -143,15 +181,28 @@ def main():
 
     load_before = loadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print("building release binaries ...", file=sys.stderr)
-    sh(["cargo", "build", "--release", "-q", "-p", "conform-optimized", "--example", "bench", "--example", "dump_workloads"], cwd=ROOT)
-    sh(["cargo", "build", "--release", "-q", "-p", "conform", "--bin", "conform"], cwd=ROOT)
-    rel = os.path.join(ROOT, "target", "release")
+    src, env = ROOT, dict(os.environ)
+    if a.rev:
+        a.rev = sh(["git", "-C", ROOT, "rev-parse", "--verify", a.rev + "^{commit}"]).strip()
+        # An exact commit, not the shared working tree (others' uncommitted edits): `git archive`
+        # into SNAPSHOT/src, built with its own target directory (kept, so later runs are incremental).
+        src = os.path.join(a.snapshot, "src")
+        sync_snapshot(a.rev, src)
+        env["CARGO_TARGET_DIR"] = os.path.join(a.snapshot, "target")
+    print(f"building release binaries in {src} ...", file=sys.stderr)
+    sh(["cargo", "build", "--release", "-q", "-p", "conform-optimized", "--example", "bench", "--example", "dump_workloads"],
+       cwd=src, env=env)
+    sh(["cargo", "build", "--release", "-q", "-p", "conform", "--bin", "conform"], cwd=src, env=env)
+    rel = os.path.join(env.get("CARGO_TARGET_DIR") or os.path.join(src, "target"), "release")
     binary, conform = os.path.join(rel, "examples", "bench"), os.path.join(rel, "conform")
     tmp = a.keep or tempfile.mkdtemp(prefix="peer_")
     os.makedirs(tmp, exist_ok=True)
+    peak_bin = os.path.join(tmp, "vnni_peak")
+    sh(["rustc", "-O", "-C", "target-cpu=native", os.path.join(os.path.dirname(os.path.abspath(__file__)), "vnni_peak.rs"),
+        "-o", peak_bin])
+    peaks = [vnni_peak(peak_bin, t) for t in THREADS]
     sh([os.path.join(rel, "examples", "dump_workloads"), tmp])
-    spec = json.load(open(os.path.join(ROOT, "bench", "shapes.json")))
+    spec = json.load(open(os.path.join(src, "bench", "shapes.json")))
     workloads = [w for w in spec["workloads"] if not a.only or w["id"] in a.only.split(",")]
     core = ov.Core()
     engines, configs, fused, sanity = {}, [], {}, {}
@@ -217,12 +268,16 @@ def main():
         loads.append(float(loadavg()[0]))
         print(f"repetition {r + 1}/{a.reps} done (load {loads[-1]:.2f})", file=sys.stderr)
     load_after = loadavg()
+    peaks += [vnni_peak(peak_bin, t) for t in THREADS]
+    # Today's per-core peak: the best single-thread figure (the 2-thread loop shares the cores with
+    # whatever else runs); 2 threads are rated against twice that.
+    core_peak = max(peaks[0], peaks[2])
 
     def cell(xs):
         return f"{statistics.median(xs):.1f} ({min(xs):.0f}-{max(xs):.0f})"
 
     lines = [
-        "| workload | thr | ours us (min-max) | ours % peak | OpenVINO us (min-max) | ORT QLinear us (min-max) "
+        "| workload | thr | ours us (min-max) | ours % peak (722 / this run) | OpenVINO us (min-max) | ORT QLinear us (min-max) "
         "| ORT MatMulIntegerToFloat us (min-max) | vs OpenVINO | vs ORT | ORT fused ops (QLinear model) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -240,14 +295,15 @@ def main():
             ratios[(t, "ov")].append(rv)
             ratios[(t, "ort")].append(rq)
             pct = statistics.median(engines[(wid, t, "ours")].pct)
-            pct_s = f"{pct:.0f} %" if w["op"] != "fakequantize" else "-"
+            today = 2 * engines[(wid, t, "ours")].macs / (statistics.median(o) * 1e3) / (core_peak * t) * 100
+            pct_s = f"{pct:.0f} / {today:.0f} %" if w["op"] != "fakequantize" else "-"
             ops = " → ".join(x.replace("com.microsoft.", "ms.") for x in fused[wid]["ort"])
             lines.append(f"| {wid} | {t} | {cell(o)} | {pct_s} | {cell(v)} | {cell(q)} | {cell(i2f) if i2f else '-'} "
                          f"| {rv:.2f}x | {rq:.2f}x | {ops if t == 1 else '″'} |")
     for t in THREADS:
         lines.append(f"| geometric mean | {t} | | | | | | {geomean(ratios[(t, 'ov')]):.2f}x | "
                      f"{geomean(ratios[(t, 'ort')]):.2f}x | |")
-    ver = versions()
+    ver = versions(a.rev)
     head = [
         f"Run started {started}, {a.reps} repetitions, commit `{ver['commit']}`.",
         f"Versions: OpenVINO {ver['openvino']}, onnxruntime {ver['onnxruntime']}, onnx {ver['onnx']}, "
@@ -255,6 +311,9 @@ def main():
         f"Load average (1/5/15 min) before: {' '.join(load_before)}; after: {' '.join(load_after)}; "
         f"1-min load after each repetition: min {min(loads):.2f}, median {statistics.median(loads):.2f}, "
         f"max {max(loads):.2f}.",
+        f"VNNI peak this run (register-only vpdpbusd zmm, vnni_peak.rs, best of 7; before / after): 1 thread "
+        f"{peaks[0]:.0f} / {peaks[2]:.0f}, 2 threads {peaks[1]:.0f} / {peaks[3]:.0f} int8 GOPS; "
+        f"'% peak' uses 722 GOPS/core (bench/peer.md) / {core_peak:.0f} GOPS/core (this run).",
         "",
     ]
     tail = ["", "ORT graphs after optimization (level ALL), per workload:", ""]
@@ -274,7 +333,7 @@ def main():
     print(text)
     if a.out:
         open(a.out, "w").write(text + "\n")
-        json.dump({"samples": {"|".join(map(str, c)): v for c, v in samples.items()}, "sanity": sanity,
+        json.dump({"samples": {"|".join(map(str, c)): v for c, v in samples.items()}, "sanity": sanity, "peaks": peaks,
                    "fused": fused, "versions": ver, "loads": loads, "load_before": load_before,
                    "load_after": load_after}, open(a.out + ".json", "w"), indent=1)
 
