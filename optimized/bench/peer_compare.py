@@ -145,6 +145,16 @@ def sync_snapshot(rev, dest):
                 os.remove(os.path.join(d, f))
 
 
+def cpu():
+    """`model name, family F model M, N logical CPUs` from /proc/cpuinfo (hosts differ between runs)."""
+    info = {}
+    for line in open("/proc/cpuinfo"):
+        k, _, v = line.partition(":")
+        info.setdefault(k.strip(), v.strip())
+    return (f"{info.get('model name', '?')}, family {info.get('cpu family', '?')} model {info.get('model', '?')}, "
+            f"{os.cpu_count()} logical CPUs")
+
+
 def versions(rev):
     import numpy, onnx, onnxruntime, openvino
 
@@ -308,6 +318,7 @@ def main():
         f"Run started {started}, {a.reps} repetitions, commit `{ver['commit']}`.",
         f"Versions: OpenVINO {ver['openvino']}, onnxruntime {ver['onnxruntime']}, onnx {ver['onnx']}, "
         f"numpy {ver['numpy']}, Python {ver['python']}, {ver['rustc']}.",
+        f"CPU: {cpu()}.",
         f"Load average (1/5/15 min) before: {' '.join(load_before)}; after: {' '.join(load_after)}; "
         f"1-min load after each repetition: min {min(loads):.2f}, median {statistics.median(loads):.2f}, "
         f"max {max(loads):.2f}.",
