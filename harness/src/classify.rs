@@ -198,6 +198,16 @@ impl Classification {
         Some(l)
     }
 
+    /// Records an element whose label the caller decided (for explanations this module cannot see
+    /// on one element, such as a flip upstream of it).
+    pub fn add_label(&mut self, i: usize, l: Label, actual: f32, expected: f32) {
+        *self.counts.entry(l).or_default() += 1;
+        let ex = self.examples.entry(l).or_default();
+        if ex.len() < 3 {
+            ex.push((i, actual, expected));
+        }
+    }
+
     /// The case's label: the most serious element label; `None` without differences.
     pub fn case_label(&self) -> Option<Label> {
         self.counts.keys().copied().max()

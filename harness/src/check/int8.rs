@@ -161,3 +161,20 @@ pub fn check(model: &Model, inputs: &[Tensor], max_memory: Option<u64>) -> Check
     }
     r
 }
+
+/// The SPEC §3.2 bound of every INT8 block's output element, keyed by the block's output node,
+/// computed from an FP32 run's kept values (`values[node][output]`). Blocks whose bound cannot be
+/// computed are left out.
+pub fn block_output_bounds(model: &Model, values: &[Vec<Option<Tensor>>]) -> Vec<(usize, Vec<f64>)> {
+    let Ok(plan) = int8::analyze(model, ZeroPointPolicy::Exact) else { return Vec::new() };
+    let mut out = Vec::new();
+    for block in &plan.blocks {
+        let (sa, oa) = model.source_of(block.main, 0);
+        let (sb, ob) = model.source_of(block.main, 1);
+        let (Ok(a), Ok(b)) = (value(values, sa, oa), value(values, sb, ob)) else { continue };
+        if let Ok(bounds) = block_bounds(model, block, a, b) {
+            out.push((block.output, bounds));
+        }
+    }
+    out
+}

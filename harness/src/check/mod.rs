@@ -4,7 +4,9 @@
 //! 2 bad input or a missing engine that was asked for).
 
 pub mod accepted;
+pub mod campaign;
 pub mod case;
+pub mod external;
 pub mod inputs;
 pub mod int8;
 pub mod oracle;

@@ -58,6 +58,11 @@ fn isas_of(a: &FuzzArgs) -> Result<Vec<String>, CliError> {
 
 /// Runs `conform fuzz`.
 pub fn run(a: &FuzzArgs) -> Result<Verdict, CliError> {
+    // An external engine (openvino-cpu) runs its own campaign: one adapter subprocess, the
+    // classified `cpu-vs-reference` check (issue 7; crate::check::campaign).
+    if crate::check::campaign::wants_external(a) {
+        return crate::check::campaign::run_cli(a);
+    }
     let shard = match &a.shard {
         Some(s) => parse_shard(s)?,
         None => (0, 1),
