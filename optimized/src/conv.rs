@@ -17,10 +17,14 @@ use crate::isa::Isa;
 use crate::kernels::dense::{self, PackedW, MAX_NV};
 use crate::kernels::depthwise::{self, PlaneRow};
 use crate::kernels::epilogue::{self, Act, Cols, Rows};
+use crate::kernels::rowconv::{self, RowW};
 use crate::kernels::{quant, KernelError};
 use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
 use rayon::prelude::*;
+
+/// Longest reduction (padded channels × taps) for which the row kernel is chosen.
+const ROW_MAX_REDUCTION: usize = 128;
 
 /// Padding mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +53,8 @@ pub struct ConvExec {
     /// Channels of one group in the u8 buffer (multiple of 4; 1 for depthwise).
     cgp: usize,
     dense: Vec<PackedW>,
+    /// Row-kernel packing per group (instead of `dense`, see [`ConvExec::run_row`]).
+    row: Vec<RowW>,
     dw: Vec<i8>,
     colsum: Vec<i32>,
     col_add: Vec<i32>,
@@ -131,7 +137,15 @@ impl ConvExec {
             }
         }
         let cgp = if depthwise { 1 } else { cin_g.div_ceil(4) * 4 };
-        let (mut dense_w, mut dw) = (Vec::new(), Vec::new());
+        let z = act.z_int;
+        let pv = z.clamp(0, 255) as u8;
+        let border_fix = act.frac != 0.0 || pv as i64 != z;
+        // The row kernel (positions in the lanes, fused epilogue) needs no border correction.
+        // It wins when the reduction is short (measured: 1×1 C = 24 and the C = 3 stem about 1.5–1.9×
+        // faster); with long reductions (3×3 C = 64, 1×1 C = 256) the positions × channels tiles
+        // of `dense` keep more of the VNNI peak.
+        let use_row = !depthwise && !border_fix && rowconv::geometry(isa).is_some() && cgp * ntaps <= ROW_MAX_REDUCTION;
+        let (mut dense_w, mut dw, mut row_w) = (Vec::new(), Vec::new(), Vec::new());
         if depthwise {
             dw = vec![0i8; ntaps * groups];
             for t in 0..ntaps {
@@ -143,14 +157,18 @@ impl ConvExec {
             let cg4 = cgp / 4;
             for g in 0..groups {
                 // k = (tap·cg4 + c4)·4 + j  ↔  channel c = c4·4 + j of tap `tap`.
-                dense_w.push(PackedW::pack(isa, cout_g, ntaps * cg4, |o, k| {
+                let get = |o: usize, k: usize| {
                     let (tap, c) = (k / cgp, k % cgp);
                     if c < cin_g {
                         qw(g, o, c, tap)
                     } else {
                         0
                     }
-                }));
+                };
+                match use_row.then(|| RowW::pack(isa, cout_g, ntaps * cg4, get)).flatten() {
+                    Some(r) => row_w.push(r),
+                    None => dense_w.push(PackedW::pack(isa, cout_g, ntaps * cg4, get)),
+                }
             }
         }
         let bias = match bias {
@@ -159,8 +177,6 @@ impl ConvExec {
             Some(_) => return Err(OptError::layer(node, "bias length does not match the output channels")),
             None => None,
         };
-        let z = act.z_int;
-        let pv = z.clamp(0, 255) as u8;
         let col_add = colsum.iter().map(|&s| (s as i64).wrapping_mul(-z) as i32).collect();
         #[cfg(feature = "mutants")]
         let per_tensor = crate::mutants::is(crate::mutants::Mutant::PerTensorScale);
@@ -168,11 +184,12 @@ impl ConvExec {
         let per_tensor = false;
         let s0 = w.scale.first().copied().unwrap_or(0.0);
         let scale = w.scale.iter().map(|&s| act.scale * if per_tensor { s0 } else { s }).collect();
-        let border_fix = act.frac != 0.0 || pv as i64 != z;
         #[cfg(feature = "mutants")]
         let pv = if crate::mutants::is(crate::mutants::Mutant::PadZero) && !border_fix { 0 } else { pv };
         let name = if depthwise {
             format!("{}_dwconv_u8s8s32", isa.name())
+        } else if !row_w.is_empty() {
+            format!("{}_conv_u8s8s32_rows_fused", isa.name())
         } else {
             format!("{}_conv_u8s8s32_implicit_gemm", isa.name())
         };
@@ -192,6 +209,7 @@ impl ConvExec {
             depthwise,
             cgp,
             dense: dense_w,
+            row: row_w,
             dw,
             colsum,
             col_add,
@@ -209,6 +227,7 @@ impl ConvExec {
     /// Bytes of packed weights and per-channel parameters held.
     pub fn resident_bytes(&self) -> usize {
         self.dense.iter().map(PackedW::bytes).sum::<usize>()
+            + self.row.iter().map(RowW::bytes).sum::<usize>()
             + self.dw.len()
             + 4 * (self.colsum.len() + self.col_add.len() + self.scale.len() + self.tapsum.len())
             + 4 * self.bias.as_ref().map_or(0, Vec::len)
@@ -218,8 +237,12 @@ impl ConvExec {
     /// slot is one byte, an i16 slot two). The rest of [`ConvExec::resident_bytes`] is per-channel
     /// parameters. Read by the harness's memory oracle.
     pub fn weight_data(&self) -> (usize, usize) {
-        let bytes = self.dense.iter().map(PackedW::bytes).sum::<usize>() + self.dw.len();
-        let slots = self.dense.iter().map(|p| p.i8s.len() + p.i16s.len()).sum::<usize>() + self.dw.len();
+        let bytes = self.dense.iter().map(PackedW::bytes).sum::<usize>()
+            + self.row.iter().map(RowW::bytes).sum::<usize>()
+            + self.dw.len();
+        let slots = self.dense.iter().map(|p| p.i8s.len() + p.i16s.len()).sum::<usize>()
+            + self.row.iter().map(|r| r.data.len()).sum::<usize>()
+            + self.dw.len();
         (bytes, slots)
     }
 
@@ -285,6 +308,10 @@ impl ConvExec {
             .reduce(|| false, |a, b| a || b);
         if self.depthwise && !self.border_fix {
             return self.run_planar(node, &qx, any_nan, xs, n, &ind, &outd, &pb, &dp);
+        }
+        if !self.row.is_empty() {
+            let g = Geo { outd, pb, ind, dp, cp: 0, img: 0, stride: self.stride };
+            return self.run_row(node, &qx, any_nan, xs, n, &g, threads);
         }
         // 2. Scatter into the padded N·D·H·W·C buffer (pad value `pv`), one padded row per task.
         let mut buf = vec![self.pv; total];
@@ -494,6 +521,177 @@ impl ConvExec {
             }
         }
         Ok(())
+    }
+
+    /// Dense convolution with the row kernel ([`rowconv`]): the quantized input is laid out as
+    /// u8 `[n][group·cg4][D][H][sw phase][⌈W/sw⌉][4]` (padded; columns split into `sw` phases so a
+    /// strided tap still reads consecutive 4-byte groups for consecutive outputs), then each tile
+    /// computes `MR` channels × up to `NV·LANES` positions of one output row and stores them,
+    /// epilogue applied, straight into NC(D)HW. When the kernel is 1 wide with stride 1 and no W
+    /// padding and the H stride is 1, output rows are contiguous in the buffer and a whole
+    /// (H, W) plane is one row. Parallel over output positions.
+    #[allow(clippy::too_many_arguments)]
+    fn run_row(
+        &self,
+        node: &Node,
+        qx: &[u8],
+        any_nan: bool,
+        xs: &[f32],
+        n: usize,
+        g: &Geo,
+        threads: usize,
+    ) -> Result<Tensor, OptError> {
+        let err = |m: String| OptError::layer(node, m);
+        let (mut outd, mut pb, mut ind, mut dp) = (g.outd, g.pb, g.ind, g.dp);
+        let Some((_, lanes, nv_max)) = rowconv::geometry(self.isa) else {
+            return Err(err("row kernel without an ISA that has it".into()));
+        };
+        let s = self.stride;
+        // Pointwise in (H, W) without H/W padding: a whole (H, W) plane is one contiguous row.
+        let flat = self.k[1] == 1 && self.k[2] == 1 && s[1] == 1 && s[2] == 1 && dp[1] == ind[1] && dp[2] == ind[2];
+        if flat {
+            (outd[2], outd[1], ind[2], ind[1], dp[2], dp[1]) =
+                (outd[1] * outd[2], 1, ind[1] * ind[2], 1, dp[1] * dp[2], 1);
+            (pb[1], pb[2]) = (0, 0);
+        }
+        let sw = s[2];
+        let wq = dp[2].div_ceil(sw);
+        let cg4 = self.cgp / 4;
+        let ngr = self.groups * cg4;
+        // Layout [n][D][H][group·cg4][phase][wq][4]: the channel groups of one input row are
+        // adjacent, so a tile's reduction walks a few KB, not whole planes (TLB, prefetch).
+        let cs = sw * wq * 4; // bytes of one padded row (all phases) of one group of 4 channels
+        let rs = ngr * cs; // bytes of one padded input row, all channels
+        let plane = dp[1] * rs;
+        let img = dp[0] * plane;
+        let slack = nv_max * lanes * 4 + 64;
+        let total = img
+            .checked_mul(n)
+            .and_then(|v| v.checked_add(slack))
+            .ok_or_else(|| err("padded input size overflows".into()))?;
+        let mut buf = vec![self.pv; total];
+        let c = self.groups * self.cin_g;
+        let spatial_in = ind[0] * ind[1] * ind[2];
+        let (cin_g, groups) = (self.cin_g, self.groups);
+        // One padded input row (all phases) of one group of 4 channels per task.
+        buf[..img * n].par_chunks_mut(cs.max(1)).enumerate().for_each(|(ri, row)| {
+            let gc = ri % ngr;
+            let zy = (ri / ngr) % dp[1];
+            let zd = (ri / (ngr * dp[1])) % dp[0];
+            let ni = ri / (ngr * dp[1] * dp[0]);
+            if zd < pb[0] || zd >= pb[0] + ind[0] || zy < pb[1] || zy >= pb[1] + ind[1] {
+                return;
+            }
+            let (gi, c4) = (gc / cg4, gc % cg4);
+            let (id, iy) = (zd - pb[0], zy - pb[1]);
+            for j in 0..4 {
+                let cc = c4 * 4 + j;
+                if cc >= cin_g || gi >= groups {
+                    continue;
+                }
+                let off = (ni * c + gi * cin_g + cc) * spatial_in + (id * ind[1] + iy) * ind[2];
+                let src = &qx[off..off + ind[2]];
+                if sw == 1 {
+                    for (d, &v) in row[pb[2] * 4 + j..].iter_mut().step_by(4).zip(src) {
+                        *d = v;
+                    }
+                } else {
+                    // Column x = q·sw + phase lands at [phase][q]; per phase a strided copy.
+                    for phase in 0..sw {
+                        let q0 = pb[2].saturating_sub(phase).div_ceil(sw);
+                        let x0 = q0 * sw + phase - pb[2];
+                        if x0 >= src.len() {
+                            continue;
+                        }
+                        let dst = row[(phase * wq + q0) * 4 + j..].iter_mut().step_by(4);
+                        for (d, &v) in dst.zip(src[x0..].iter().step_by(sw)) {
+                            *d = v;
+                        }
+                    }
+                }
+            }
+        });
+        let mut taps = Vec::with_capacity(self.k[0] * self.k[1] * self.k[2]);
+        for kd in 0..self.k[0] {
+            for ky in 0..self.k[1] {
+                for kx in 0..self.k[2] {
+                    let x = kx * self.dil[2];
+                    taps.push(kd * self.dil[0] * plane + ky * self.dil[1] * rs + ((x % sw) * wq + x / sw) * 4);
+                }
+            }
+        }
+        // Output rows: (zd, zy) of outd[2] positions.
+        let rowlen = outd[2];
+        let p_total = outd[0] * outd[1] * outd[2];
+        let nch = self.groups * self.cout_g;
+        let out_len = n
+            .checked_mul(nch)
+            .and_then(|v| v.checked_mul(p_total))
+            .ok_or_else(|| err("output size overflows".into()))?;
+        let mut out = vec![0f32; out_len];
+        let seg = nv_max * lanes;
+        let nrows = p_total / rowlen.max(1);
+        let per = if threads <= 1 {
+            p_total
+        } else if nrows >= 2 * threads {
+            nrows.div_ceil((threads * 4).min(nrows)) * rowlen
+        } else {
+            p_total.div_ceil(threads * 2).div_ceil(seg) * seg
+        };
+        let per = per.max(1);
+        let mut tasks: Vec<(usize, usize, Vec<&mut [f32]>)> = Vec::new();
+        for (ni, image) in out.chunks_mut((nch * p_total).max(1)).enumerate() {
+            let first = tasks.len();
+            let mut lo = 0;
+            while lo < p_total {
+                tasks.push((ni, lo, Vec::with_capacity(nch)));
+                lo += per;
+            }
+            for orow in image.chunks_mut(p_total.max(1)) {
+                let mut rest = orow;
+                for t in tasks[first..].iter_mut() {
+                    let take = per.min(rest.len());
+                    let (a, b) = rest.split_at_mut(take);
+                    t.2.push(a);
+                    rest = b;
+                }
+            }
+        }
+        let ep = rowconv::Epi { add: &self.col_add, scale: &self.scale, bias: self.bias.as_deref(), act: self.act_fn };
+        let run_task = |(ni, lo, mut rows): (usize, usize, Vec<&mut [f32]>)| -> Result<(), KernelError> {
+            let hi = (lo + per).min(p_total);
+            let mut p = lo;
+            while p < hi {
+                let r = p / rowlen;
+                let x0 = p - r * rowlen;
+                let len = seg.min(hi - p).min(rowlen - x0);
+                let (zd, zy) = (r / outd[1], r % outd[1]);
+                let pos = ni * img + zd * s[0] * plane + zy * s[1] * rs + x0 * 4;
+                for (gi, w) in self.row.iter().enumerate() {
+                    let src = rowconv::Src { a: &buf, base: pos + gi * cg4 * cs, taps: &taps, cg: cg4, cstride: cs };
+                    for blk in 0..w.nblocks {
+                        let o_first = blk * w.mr;
+                        let nc = w.mr.min(self.cout_g - o_first);
+                        let o0 = gi * self.cout_g + o_first;
+                        let mut dst: [&mut [f32]; 8] = Default::default();
+                        for (d, r) in dst.iter_mut().zip(rows[o0..o0 + nc].iter_mut()) {
+                            *d = &mut r[p - lo..p - lo + len];
+                        }
+                        rowconv::tile(self.isa, &src, w, blk, &ep, o0, &mut dst[..nc])?;
+                    }
+                }
+                p += len;
+            }
+            Ok(())
+        };
+        let res: Result<(), KernelError> = tasks.into_par_iter().map(run_task).collect();
+        res.map_err(|e| err(e.to_string()))?;
+        if any_nan {
+            self.nan_pass(xs, n, &g.ind, &g.outd, &g.pb, &mut out);
+        }
+        let mut shape = vec![n, nch];
+        shape.extend_from_slice(&g.outd[3 - self.sr..]);
+        Tensor::from_f32(shape, out).map_err(|e| err(e.to_string()))
     }
 
     /// Depthwise in planar layout (no border correction needed): per (image, channel) plane, a

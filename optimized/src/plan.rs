@@ -478,13 +478,17 @@ impl Plan {
             vals[s] = Some(Cow::Borrowed(t));
         }
         self.pool.install(|| self.exec(&mut vals))?;
+        // Move each result out of its slot (a copy only when a later result reads the same slot
+        // or the value is borrowed): the output write is part of the measured time.
         let outputs = self
             .results
             .iter()
-            .map(|&s| {
-                vals.get(s)
-                    .and_then(|v| v.as_ref())
-                    .map(|c| c.as_ref().clone())
+            .enumerate()
+            .map(|(i, &s)| {
+                let again = self.results[i + 1..].contains(&s);
+                let v =
+                    if again { vals.get(s).and_then(|v| v.clone()) } else { vals.get_mut(s).and_then(Option::take) };
+                v.map(Cow::into_owned)
                     .ok_or_else(|| OptError::Input { index: s, message: "internal: a result was not computed".into() })
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -5,6 +5,8 @@
 use optimized::isa::{self, Isa};
 use optimized::kernels::dense::{self, PackedW};
 use optimized::kernels::depthwise;
+use optimized::kernels::epilogue::Act;
+use optimized::kernels::rowconv::{self, RowW};
 use optimized::modelgen::Rng;
 
 fn cases() -> usize {
@@ -109,6 +111,116 @@ fn dw_prop(isa: Isa) {
     }
 }
 
+/// The INT8.md §4 epilogue with an integer zero point, written out here (no FMA, this order).
+fn naive_epilogue(s: i64, add: i32, scale: f32, bias: Option<f32>, act: Act) -> f32 {
+    let mut y = (s as i32).wrapping_add(add) as f32;
+    y *= scale;
+    if let Some(b) = bias {
+        y += b;
+    }
+    match act {
+        Act::None => y,
+        Act::Relu => {
+            if y > 0.0 {
+                y
+            } else {
+                0.0
+            }
+        }
+        Act::Clamp(lo, hi) => {
+            if y < lo {
+                lo
+            } else if y > hi {
+                hi
+            } else {
+                y
+            }
+        }
+    }
+}
+
+fn row_prop(isa: Isa) {
+    let Some((mr, lanes, nv_max)) = rowconv::geometry(isa) else {
+        // avx2 and scalar run convolutions on `dense`; the row kernel must refuse them.
+        let w = RowW::pack_mr(8, 8, 1, |_, _| 1);
+        let ep = rowconv::Epi { add: &[0; 8], scale: &[1.0; 8], bias: None, act: Act::None };
+        let src = rowconv::Src { a: &[0u8; 256], base: 0, taps: &[0], cg: 1, cstride: 64 };
+        let mut o = [0f32; 4];
+        assert!(rowconv::tile(isa, &src, &w, 0, &ep, 0, &mut [&mut o[..]]).is_err());
+        return;
+    };
+    let mut rng = Rng::new(0x20C0 ^ isa as u64);
+    for case in 0..cases() {
+        let nch = rng.int(1, 3 * mr as i64) as usize;
+        let ntaps = rng.int(1, 4) as usize;
+        let cg = rng.int(1, 5) as usize;
+        let kg = ntaps * cg;
+        let k = kg * 4;
+        let extreme = case % 3 == 0;
+        let w: Vec<i8> = (0..nch * k)
+            .map(|_| if extreme { [-128i8, 127][rng.int(0, 1) as usize] } else { rng.int(-128, 127) as i8 })
+            .collect();
+        let packed = RowW::pack(isa, nch, kg, |o, kk| w[o * k + kk]).expect("row ISA");
+        let npos = rng.int(1, (nv_max * lanes) as i64) as usize;
+        let cstride = npos * 4 + rng.int(0, 40) as usize * 4;
+        let tstride = cg * cstride + rng.int(0, 9) as usize;
+        let taps: Vec<usize> = (0..ntaps).map(|t| t * tstride).collect();
+        let base = rng.int(0, 11) as usize;
+        let len = base + taps[ntaps - 1] + (cg - 1) * cstride + nv_max * lanes * 4 + 3;
+        let a: Vec<u8> = (0..len).map(|_| if extreme { 255 } else { rng.int(0, 255) as u8 }).collect();
+        let add: Vec<i32> = (0..nch).map(|_| rng.int(-300_000, 300_000) as i32).collect();
+        let scale: Vec<f32> = (0..nch).map(|_| rng.normal(1e-3)).collect();
+        let bias: Vec<f32> = (0..nch).map(|_| rng.normal(1.0)).collect();
+        let act = match rng.int(0, 2) {
+            0 => Act::None,
+            1 => Act::Relu,
+            _ => Act::Clamp(-0.5, 0.75),
+        };
+        let has_bias = rng.int(0, 1) == 1;
+        let ep = rowconv::Epi { add: &add, scale: &scale, bias: has_bias.then_some(&bias[..]), act };
+        let blk = rng.int(0, packed.nblocks as i64 - 1) as usize;
+        let o0 = blk * mr;
+        let nc = mr.min(nch - o0);
+        let src = rowconv::Src { a: &a, base, taps: &taps, cg, cstride };
+        // Output rows with a sentinel tail: the kernel must store exactly `npos` values.
+        let run = |twin: bool| {
+            let mut buf = vec![f32::from_bits(0x7fc0_dead); nc * (npos + 16)];
+            {
+                let mut rows: Vec<&mut [f32]> = buf.chunks_mut(npos + 16).map(|r| &mut r[..npos]).collect();
+                if twin {
+                    rowconv::twin(&src, &packed, blk, &ep, o0, &mut rows);
+                } else {
+                    rowconv::tile(isa, &src, &packed, blk, &ep, o0, &mut rows).expect("valid row tile");
+                }
+            }
+            buf
+        };
+        let (got, twin) = (run(false), run(true));
+        for o in 0..nc {
+            let ch = o0 + o;
+            for x in 0..npos + 16 {
+                let g = got[o * (npos + 16) + x];
+                if x >= npos {
+                    assert_eq!(g.to_bits(), 0x7fc0_dead, "{isa} case {case}: stored past n");
+                    continue;
+                }
+                let mut s = 0i64;
+                for (t, &off) in taps.iter().enumerate() {
+                    for gi in 0..cg {
+                        for j in 0..4 {
+                            let av = a[base + off + gi * cstride + 4 * x + j] as i64;
+                            s += av * w[ch * k + (t * cg + gi) * 4 + j] as i64;
+                        }
+                    }
+                }
+                let e = naive_epilogue(s, add[ch], scale[ch], has_bias.then_some(bias[ch]), act);
+                assert_eq!(g.to_bits(), e.to_bits(), "{isa} case {case} ch {ch} x {x}: {g} vs {e}");
+                assert_eq!(twin[o * (npos + 16) + x].to_bits(), g.to_bits(), "{isa} twin case {case}");
+            }
+        }
+    }
+}
+
 macro_rules! per_isa {
     ($($m:ident => $isa:expr),*) => {$(
         mod $m {
@@ -117,6 +229,8 @@ macro_rules! per_isa {
             fn dense_matches_twin_and_naive() { for_isa($isa, dense_prop) }
             #[test]
             fn depthwise_matches_twin_and_naive() { for_isa($isa, dw_prop) }
+            #[test]
+            fn rowconv_matches_twin_and_naive() { for_isa($isa, row_prop) }
         }
     )*};
 }

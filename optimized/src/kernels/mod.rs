@@ -6,6 +6,8 @@
 //!   convolutions need no im2col.
 //! - [`depthwise`]: per-channel `acc[p][c] = Σ_t a[p+tap_t][c]·w[t][c]`.
 //! - [`epilogue`]: the INT8.md §4 f32 epilogue on an i32 tile.
+//! - [`rowconv`]: the dense convolution in the transposed orientation (positions in the lanes,
+//!   weights broadcast) with the epilogue fused, writing NC(D)HW rows directly.
 //!
 //! `unsafe` lives only here: in the SIMD bodies (raw loads after the safe wrapper checked every
 //! address) and in the calls of `#[target_feature]` functions (allowed because a [`crate::isa::Isa`]
@@ -15,6 +17,7 @@ pub mod dense;
 pub mod depthwise;
 pub mod epilogue;
 pub mod quant;
+pub mod rowconv;
 
 /// A kernel precondition the caller violated (an engine bug, reported instead of panicking).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
