@@ -3,7 +3,8 @@
 //! Input layout (see `split` and fuzz/README.md): a 4-byte little-endian length `n`, then the
 //! `.xml` (the next `n` bytes, fewer if the input is shorter), then the `.bin` (the rest). The
 //! reader must return a model or a typed error, never panic, hang or exhaust memory. For a model
-//! that reads, every Const is decoded and shapes are inferred, as the tool does next.
+//! that reads, every Const is decoded, the weight forms are analysed (what `conform inspect`
+//! prints) and shapes are inferred, as the tool does next.
 
 #![no_main]
 
@@ -29,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    let _ = conform_ir::forms::analyze(&model);
     if let Ok(shapes) = infer_shapes(&model) {
         let _ = check_declared_shapes(&model, &shapes);
     }
