@@ -11,6 +11,7 @@ pub mod error;
 pub mod fuzz;
 pub mod gen;
 pub mod inspect;
+pub mod localize;
 pub mod load;
 pub mod machine;
 pub mod table;

@@ -312,6 +312,21 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
             }
             EngineSpec::External { .. } => {
                 let adapter = config.external.get(idx).cloned().flatten();
+                // Cases OpenVINO did not record (regressions, IR files) are checked against the
+                // reference with every difference classified (`cpu-vs-reference`).
+                if matches!(spec, EngineSpec::External { name, .. } if name == "openvino-cpu") && c.fallback.is_empty() {
+                    checks.push(match (adapter.as_ref().map(|a| a.lock()), why) {
+                        (Some(Ok(mut engine)), None) => external::check(&mut *engine, mref, &inputs, config.max_memory),
+                        (_, why) => CheckResult::skipped(
+                            external::CHECK,
+                            vec![spec.to_string(), "reference:int8".into()],
+                            why.clone().unwrap_or_else(|| "the engine is not available".into()),
+                        ),
+                    });
+                    if c.cpu.is_empty() {
+                        continue;
+                    }
+                }
                 checks.push(external_check(c, spec, adapter, why.as_deref(), mref, &inputs, config.max_memory));
             }
         }
