@@ -43,12 +43,11 @@ fn maxpool_1_after_an_int8_block_runs_on_the_optimized_engine() {
     assert_eq!(bits(&out.outputs[0]), bits(&r8[0]));
 }
 
-/// Found by the memory oracle (d): on avx2 the optimized engine packs INT8 weights as i16 pairs
-/// for `vpmaddwd` (optimized/src/kernels/dense.rs, `PackFmt::Pair16`), so resident weight data is
-/// 2 bytes per weight = 0.5 of fp32, over the 0.26 the issue allows for 8-bit. Listed in
-/// `harness::fuzz::memory::KNOWN` meanwhile; un-ignore and remove that entry with the fix.
+/// Found by the memory oracle (d): on avx2 the optimized engine packed INT8 weights as i16 pairs
+/// for `vpmaddwd` (optimized/src/kernels/dense.rs, `PackFmt::Pair16`), so resident weight data was
+/// 2 bytes per weight = 0.5 of fp32, over the 0.26 the issue allows for 8-bit. Fixed: the pairs are
+/// stored as i8 and widened with `vpmovsxbw` at load time.
 #[test]
-#[ignore = "open finding in optimized (avx2 packs weights as i16): un-ignore when fixed"]
 fn avx2_resident_weights_are_8_bit() {
     let Ok(detected) = optimized::isa::detected() else { return };
     if !detected.iter().any(|i| i.name() == "avx2") {

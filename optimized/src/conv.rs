@@ -240,7 +240,7 @@ impl ConvExec {
         let bytes = self.dense.iter().map(PackedW::bytes).sum::<usize>()
             + self.row.iter().map(RowW::bytes).sum::<usize>()
             + self.dw.len();
-        let slots = self.dense.iter().map(|p| p.i8s.len() + p.i16s.len()).sum::<usize>()
+        let slots = self.dense.iter().map(|p| p.i8s.len()).sum::<usize>()
             + self.row.iter().map(|r| r.data.len()).sum::<usize>()
             + self.dw.len();
         (bytes, slots)

@@ -182,7 +182,7 @@ impl MatMulExec {
     pub fn weight_data(&self) -> (usize, usize) {
         match &self.second {
             Second::Const { per, .. } => {
-                per.iter().fold((0, 0), |(b, s), p| (b + p.w.bytes(), s + p.w.i8s.len() + p.w.i16s.len()))
+                per.iter().fold((0, 0), |(b, s), p| (b + p.w.bytes(), s + p.w.i8s.len()))
             }
             Second::Act(_) => (0, 0),
         }

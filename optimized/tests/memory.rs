@@ -43,6 +43,15 @@ static A: Counting = Counting;
 
 #[test]
 fn plan_keeps_only_int8_weights_and_per_channel_parameters() {
+    // Every variant this CPU runs: each ISA packs its own layout, and all must stay 8-bit.
+    let isas = optimized::isa::detected().expect("ISA detection");
+    assert!(!isas.is_empty());
+    for isa in isas {
+        check_isa(isa.name());
+    }
+}
+
+fn check_isa(isa: &str) {
     // Conv 3x3, C = K = 256 (no channel padding at any ISA's block size), expanded f32 weights
     // with per-channel FakeQuantize levels 255: the IR holds 4 bytes per weight.
     let (k, c, kh, kw) = (256usize, 256usize, 3usize, 3usize);
@@ -79,24 +88,27 @@ fn plan_keeps_only_int8_weights_and_per_channel_parameters() {
     };
     let with_model = LIVE.load(Ordering::SeqCst) - before;
     assert!(with_model as usize >= 4 * n_w, "the IR should hold f32 weights: {with_model}");
-    let plan = compile(&model, &PlanOptions { threads: Some(1), ..PlanOptions::default() }).expect("compiles");
+    let opts = PlanOptions { isa: Some(isa.to_string()), threads: Some(1), ..PlanOptions::default() };
+    let plan = compile(&model, &opts).expect("compiles");
     drop(model);
     let live = (LIVE.load(Ordering::SeqCst) - before) as usize;
     // Expected: one i8 per weight (C and K are multiples of every ISA's packing block, so no
     // padding) + per output channel: scale M, the zero-point compensation and Σq_w (3 × 4 bytes).
     let expected = n_w + 3 * 4 * k;
     eprintln!(
-        "live after drop: {live} bytes; int8 weights + per-channel parameters: {expected}; resident_weight_bytes: {}",
+        "{isa}: live after drop: {live} bytes; int8 weights + per-channel parameters: {expected}; resident_weight_bytes: {}",
         plan.resident_weight_bytes()
     );
-    assert!(live >= n_w, "fewer live bytes than the int8 weights: {live}");
+    assert!(live >= n_w, "{isa}: fewer live bytes than the int8 weights: {live}");
     assert!(
         (live as f64) <= expected as f64 * 1.05,
-        "live {live} exceeds int8 weights + parameters {expected} by more than 5%"
+        "{isa}: live {live} exceeds int8 weights + parameters {expected} by more than 5%"
     );
-    assert_eq!(plan.resident_weight_bytes(), expected);
+    assert_eq!(plan.resident_weight_bytes(), expected, "{isa}");
     // Still runs after the IR is gone.
     let x = Tensor::from_f32(vec![1, c, 8, 8], vec![0.5; c * 64]).expect("shape");
     let out = plan.run(&[x]).expect("runs");
     assert_eq!(out.outputs[0].shape, vec![1, k, 8, 8]);
+    drop(out);
+    drop(plan);
 }

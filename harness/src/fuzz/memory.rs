@@ -31,11 +31,7 @@ pub const KNOWN_FINDING: &str = "known-finding";
 
 /// Open findings of this oracle, by ISA variant, each with its test in
 /// `harness/tests/fuzz_findings.rs` (ignored until fixed). Remove the entry with the fix.
-pub const KNOWN: &[(&str, &str)] = &[(
-    "avx2",
-    "avx2 packs weights as i16 pairs for vpmaddwd (optimized/src/kernels/dense.rs, PackFmt::Pair16): \
-     2 bytes per weight = 0.5 of fp32",
-)];
+pub const KNOWN: &[(&str, &str)] = &[];
 
 /// The ratio limit of weight data stored in `bits` bits per element: `bits / 32 + 0.01`.
 pub fn limit(bits: u32) -> f64 {

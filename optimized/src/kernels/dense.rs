@@ -11,8 +11,10 @@
 //! Weight packing, per block of `LANES` output channels (`block_len = kg·LANES·4` elements):
 //! - [`PackFmt::Dp4`] (avx512vnni: LANES 16, avxvnni: 8, scalar: 16): i8 `[kg][lane][4]`, the
 //!   operand layout of `vpdpbusd` with one broadcast 4-byte activation group.
-//! - [`PackFmt::Pair16`] (avx2: LANES 8): i16 `[kg][half][lane][2]`, the two i16 pairs `(k0,k1)`,
-//!   `(k2,k3)` for `vpmaddwd` (u8 widened with `vpshufb`, never the saturating `vpmaddubsw`).
+//! - [`PackFmt::Pair16`] (avx2: LANES 8): i8 `[kg][half][lane][2]`, the two pairs `(k0,k1)`,
+//!   `(k2,k3)` that `vpmovsxbw` widens to i16 at load time for `vpmaddwd` (u8 activations widened
+//!   with `vpshufb`, never the saturating `vpmaddubsw`). Stored as i8, like every other format, so
+//!   an avx2 plan holds the same weight bytes as the VNNI ones (issue 5: int8 packed once).
 
 use super::KernelError;
 use crate::isa::Isa;
@@ -22,7 +24,7 @@ use crate::isa::Isa;
 pub enum PackFmt {
     /// i8 `[kg][lane][4]`.
     Dp4,
-    /// i16 `[kg][half][lane][2]`.
+    /// i8 `[kg][half][lane][2]`, widened to i16 pairs at load time.
     Pair16,
 }
 
@@ -37,10 +39,8 @@ pub struct PackedW {
     pub kg: usize,
     /// Number of channel blocks.
     pub nblocks: usize,
-    /// Dp4 data (empty for Pair16).
+    /// The packed weights, in the layout `fmt` names.
     pub i8s: Vec<i8>,
-    /// Pair16 data (empty for Dp4).
-    pub i16s: Vec<i16>,
 }
 
 impl PackedW {
@@ -77,7 +77,7 @@ impl PackedW {
         let kp = kg * 4;
         let nblocks = n.div_ceil(lanes);
         let block_len = kg * lanes * 4;
-        let mut p = PackedW { fmt, lanes, kg, nblocks, i8s: Vec::new(), i16s: Vec::new() };
+        let mut p = PackedW { fmt, lanes, kg, nblocks, i8s: Vec::new() };
         let row = |ch: usize| if ch < n { rows.get(ch * kp..ch * kp + kp) } else { None };
         #[cfg(feature = "mutants")]
         let bstride = if crate::mutants::is(crate::mutants::Mutant::PackStride) { lanes - 1 } else { lanes };
@@ -98,20 +98,19 @@ impl PackedW {
                 p.i8s = d;
             }
             PackFmt::Pair16 => {
-                let mut d = vec![0i16; nblocks * block_len];
+                let mut d = vec![0i8; nblocks * block_len];
                 for b in 0..nblocks {
                     for l in 0..lanes {
                         let Some(r) = row(b * lanes + l) else { continue };
                         for g in 0..kg {
                             for half in 0..2 {
                                 let o = b * block_len + ((g * 2 + half) * lanes + l) * 2;
-                                d[o] = r[g * 4 + half * 2] as i16;
-                                d[o + 1] = r[g * 4 + half * 2 + 1] as i16;
+                                d[o..o + 2].copy_from_slice(&r[g * 4 + half * 2..g * 4 + half * 2 + 2]);
                             }
                         }
                     }
                 }
-                p.i16s = d;
+                p.i8s = d;
             }
         }
         p
@@ -119,7 +118,7 @@ impl PackedW {
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        self.i8s.len() + 2 * self.i16s.len()
+        self.i8s.len()
     }
 }
 
@@ -265,7 +264,7 @@ pub fn scalar_pair16(
     bases: &[usize],
     taps: &[usize],
     cg: usize,
-    w: &[i16],
+    w: &[i8],
     bstride: usize,
     nv: usize,
     lanes: usize,
@@ -309,7 +308,7 @@ pub fn tile_twin(
     let bl = w.block_len();
     match w.fmt {
         PackFmt::Dp4 => scalar_dp4(a, bases, taps, cg, &w.i8s[ob * bl..], bl, nv, w.lanes, acc),
-        PackFmt::Pair16 => scalar_pair16(a, bases, taps, cg, &w.i16s[ob * bl..], bl, nv, w.lanes, acc),
+        PackFmt::Pair16 => scalar_pair16(a, bases, taps, cg, &w.i8s[ob * bl..], bl, nv, w.lanes, acc),
     }
 }
 
@@ -350,9 +349,9 @@ fn dispatch_x86(
             (Isa::AvxVnni, 1) => go!(tile_avxvnni, w.i8s.as_ptr().add(ob * bl), 1),
             (Isa::AvxVnni, 3) => go!(tile_avxvnni, w.i8s.as_ptr().add(ob * bl), 3),
             (Isa::AvxVnni, _) => go!(tile_avxvnni, w.i8s.as_ptr().add(ob * bl), 6),
-            (Isa::Avx2, 1) => go!(tile_avx2, w.i16s.as_ptr().add(ob * bl), 1),
-            (Isa::Avx2, 3) => go!(tile_avx2, w.i16s.as_ptr().add(ob * bl), 3),
-            (Isa::Avx2, _) => go!(tile_avx2, w.i16s.as_ptr().add(ob * bl), 6),
+            (Isa::Avx2, 1) => go!(tile_avx2, w.i8s.as_ptr().add(ob * bl), 1),
+            (Isa::Avx2, 3) => go!(tile_avx2, w.i8s.as_ptr().add(ob * bl), 3),
+            (Isa::Avx2, _) => go!(tile_avx2, w.i8s.as_ptr().add(ob * bl), 6),
             (Isa::Scalar, _) => {}
         }
     }
@@ -435,15 +434,16 @@ mod x86 {
         8
     );
 
-    /// AVX2: `vpshufb` spreads the broadcast 4 activation bytes into i16 pairs, `vpmaddwd`
-    /// multiplies with the i16 weight pairs (exact: |255·128·2| < 2^31, no i16 saturation).
+    /// AVX2: `vpshufb` spreads the broadcast 4 activation bytes into i16 pairs, `vpmovsxbw` widens
+    /// the i8 weight pairs, `vpmaddwd` multiplies them (exact: |255·128·2| < 2^31, no i16
+    /// saturation).
     #[target_feature(enable = "avx2")]
     pub unsafe fn tile_avx2<const MR: usize, const NV: usize>(
         a: *const u8,
         bases: &[usize; 8],
         taps: &[usize],
         cg: usize,
-        w: *const i16,
+        w: *const i8,
         bstride: usize,
         acc: *mut i32,
     ) {
@@ -468,8 +468,8 @@ mod x86 {
                     let mut w01 = [_mm256_setzero_si256(); NV];
                     let mut w23 = [_mm256_setzero_si256(); NV];
                     for v in 0..NV {
-                        w01[v] = _mm256_loadu_si256(wp.add(v * bstride) as *const __m256i);
-                        w23[v] = _mm256_loadu_si256(wp.add(v * bstride + 16) as *const __m256i);
+                        w01[v] = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(v * bstride) as *const __m128i));
+                        w23[v] = _mm256_cvtepi8_epi16(_mm_loadu_si128(wp.add(v * bstride + 16) as *const __m128i));
                     }
                     for m in 0..MR {
                         let x = _mm256_set1_epi32((ap[m] as *const i32).read_unaligned());
