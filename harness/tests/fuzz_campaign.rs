@@ -67,6 +67,22 @@ fn budgeted_campaign_passes_and_covers_every_category() {
         "tail:reshape",
         "tail:avgpool",
         "tail:maxpool",
+        // The levels set of issue 6 on activations and weights.
+        "levels:act:2",
+        "levels:act:16",
+        "levels:act:255",
+        "levels:act:256",
+        "levels:act:65536",
+        "levels:w:2",
+        "levels:w:16",
+        "levels:w:255",
+        "levels:w:256",
+        "levels:w:65536",
+        // Each tail FakeQuantize range shape.
+        "fq-range:scalar",
+        "fq-range:per-channel",
+        "fq-range:full",
+        "fq-range:lower-rank",
     ] {
         let n = sum.categories.get(cat).copied().unwrap_or(0);
         // Each category should get at least 2% of the cases.

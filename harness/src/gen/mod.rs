@@ -281,6 +281,8 @@ struct Ctx {
     regime: Regime,
     special: bool,
     descr: Vec<String>,
+    /// Levels of every weight quantization built (for the tally).
+    wlevels: Vec<u32>,
 }
 
 fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
@@ -448,6 +450,7 @@ impl Ctx {
             })
             .collect();
         let fallback = if levels == 65536 { Some("weight-levels") } else { None };
+        self.wlevels.push(levels);
         self.descr.push(format!("w={} L{levels}", spec.form.name()));
         match spec.form {
             Form::Expanded => {
@@ -568,8 +571,14 @@ fn out_dim(i: usize, k: usize, s: usize, pb: usize, pe: usize) -> usize {
 /// Builds the case a spec describes. Never fails for any spec the strategy produces; an error
 /// here is a generator bug (reported as such by the campaign).
 pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
-    let mut c =
-        Ctx { b: Builder::new(), rng: Rng::new(spec.seed), regime: spec.regime, special: false, descr: Vec::new() };
+    let mut c = Ctx {
+        b: Builder::new(),
+        rng: Rng::new(spec.seed),
+        regime: spec.regime,
+        special: false,
+        descr: Vec::new(),
+        wlevels: Vec::new(),
+    };
     let levels = ACT_LEVELS[spec.act_levels % ACT_LEVELS.len()];
     let mut expect = Vec::new();
     let mut inputs = Vec::new();
@@ -811,13 +820,34 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
         MainOp::MatMulAct => "matmul-act",
     };
     let int8 = if expect.iter().all(|e| e.fallback.is_none()) { "int8" } else { "fallback" };
-    let categories = vec![
+    let mut categories = vec![
         format!("regime:{}", regime.name()),
         format!("op:{op}"),
         format!("form:{}", if spec.main == MainOp::MatMulAct { "none" } else { spec.form.name() }),
         format!("tail:{tail:?}").to_lowercase(),
         int8.to_string(),
+        format!("levels:act:{levels}"),
     ];
+    // Each weight level count and each tail FakeQuantize range shape once per case.
+    let mut wl = c.wlevels.clone();
+    wl.sort_unstable();
+    wl.dedup();
+    categories.extend(wl.iter().map(|l| format!("levels:w:{l}")));
+    if tail == Tail::FakeQuantize {
+        let mut shapes: Vec<&str> = spec
+            .range_shape
+            .iter()
+            .map(|&r| match r {
+                0 => "scalar",
+                1 => "per-channel",
+                2 => "full",
+                _ => "lower-rank",
+            })
+            .collect();
+        shapes.sort_unstable();
+        shapes.dedup();
+        categories.extend(shapes.iter().map(|s| format!("fq-range:{s}")));
+    }
     let descriptor = format!("[{}] {}", regime.name(), c.descr.join(" | "));
     Ok(GenCase { model, inputs, descriptor, regime, categories, expect, special_input: c.special, form: spec.form })
 }
