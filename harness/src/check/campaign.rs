@@ -259,6 +259,18 @@ pub fn signature(descriptor: &str) -> String {
         .join(" ")
 }
 
+/// The line of a plugin error that names where it failed (`Check '…' failed at file:line`, or
+/// the innermost `Exception from file:line`), which carries no node names.
+pub fn error_signature(detail: &str) -> String {
+    detail
+        .lines()
+        .rev()
+        .find(|l| l.contains("Check '") || l.contains("Exception from src/"))
+        .unwrap_or(detail)
+        .trim()
+        .to_string()
+}
+
 /// Runs a campaign against an external engine.
 pub fn run(engine: &mut AdapterEngine, opts: &Options) -> Result<Summary, CliError> {
     let scratch = Scratch::new()?;
@@ -304,7 +316,13 @@ pub fn run(engine: &mut AdapterEngine, opts: &Options) -> Result<Summary, CliErr
             *sum.failed_by_label.entry(l).or_default() += 1;
         }
         if let Some(label) = confirmed(&r).map(str::to_string) {
-            let sig = format!("{label} {}", signature(&case.descriptor));
+            // An engine error is identified by the plugin's message (its first line naming the
+            // failed check, without node names); a numeric difference by the case's structure.
+            let sig = if label == "engine-error" {
+                format!("{label} {}", error_signature(&r.detail))
+            } else {
+                format!("{label} {}", signature(&case.descriptor))
+            };
             let n = *written.get(&label).unwrap_or(&0);
             if n < opts.per_label && seen.insert(sig) {
                 *written.entry(label.clone()).or_default() += 1;

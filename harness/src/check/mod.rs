@@ -43,6 +43,8 @@ struct RunConfig {
     unavailable: Vec<Option<String>>,
     seed: u64,
     max_memory: Option<u64>,
+    /// `--localize`: where localized regression cases go.
+    localize: Option<PathBuf>,
 }
 
 /// The outcome of one case, and whether its input was bad (exit 2).
@@ -120,7 +122,8 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
         }
     }
     let cases = case::discover(&paths)?;
-    let config = RunConfig { specs, external, unavailable, seed: a.seed, max_memory: a.max_memory };
+    let localize = a.localize.then(|| a.localize_out.clone());
+    let config = RunConfig { specs, external, unavailable, seed: a.seed, max_memory: a.max_memory, localize };
 
     let bar = ProgressBar::new(cases.len() as u64);
     if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {msg}") {
@@ -331,7 +334,60 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
             }
         }
     }
+    if let Some(out) = &config.localize {
+        for k in checks.iter_mut() {
+            localize_failure(c, config, &model, &inputs, out, k);
+        }
+    }
     done(checks, false)
+}
+
+/// `--localize`: for a FAILED engine check with a confirmed label, finds the first diverging unit
+/// (`crate::localize`), writes its sub-IR as a regression case and appends where and the repro
+/// command to the check's detail.
+fn localize_failure(
+    c: &Case,
+    config: &RunConfig,
+    model: &conform_ir::Model,
+    inputs: &[Tensor],
+    out: &std::path::Path,
+    k: &mut CheckResult,
+) {
+    let confirmed = k.status == Status::Failed
+        && !matches!(k.classification.as_deref(), Some("implementation-defined-input" | "bad-input" | "reader"));
+    let Some(actual) = k.engines.first().cloned() else { return };
+    if !confirmed || !matches!(k.check.as_str(), "vs-reference-int8" | external::CHECK) {
+        return;
+    }
+    let scratch = std::env::temp_dir().join(format!("conform-localize-{}", std::process::id()));
+    let found = if let Some(isa) = actual.strip_prefix("optimized:") {
+        let mut cmp = crate::localize::optimized_vs_reference(isa);
+        crate::localize::localize(model, inputs, &scratch, &mut cmp)
+    } else {
+        let idx = config.specs.iter().position(|s| s.to_string() == actual);
+        let Some(adapter) = idx.and_then(|i| config.external.get(i).cloned().flatten()) else { return };
+        let Ok(mut engine) = adapter.lock() else { return };
+        let mut cmp = crate::localize::external_vs_reference(&mut *engine);
+        crate::localize::localize(model, inputs, &scratch, &mut cmp)
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    let note = match found {
+        Ok(Some(loc)) => match crate::localize::write_regression(out, &c.name, &actual, &k.check, &loc) {
+            Ok((dir, repro)) => format!(
+                "localized: first diverging {} {} {} ({} units re-anchored, {}); sub-IR: {}; repro: {repro}",
+                loc.unit.kind,
+                loc.op_type,
+                loc.node,
+                loc.compared,
+                loc.classification,
+                dir.display()
+            ),
+            Err(e) => format!("localized at {} {}, but writing the case failed: {e}", loc.op_type, loc.node),
+        },
+        Ok(None) => "localize: every unit agrees when re-anchored (the difference builds up across units)".into(),
+        Err(e) => format!("localize failed: {e}"),
+    };
+    k.detail = format!("{}; {note}", k.detail);
 }
 
 /// The check of an external engine.

@@ -167,6 +167,13 @@ pub struct CheckArgs {
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// On a FAILED engine check, find the first diverging node (re-anchored unit by unit) and
+    /// write its sub-IR with inputs as a regression case under --localize-out.
+    #[arg(long)]
+    pub localize: bool,
+    /// Where --localize writes regression cases.
+    #[arg(long = "localize-out", value_name = "DIR", default_value = "corpus/regressions")]
+    pub localize_out: PathBuf,
 }
 
 /// `conform fuzz`.
