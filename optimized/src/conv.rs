@@ -731,6 +731,9 @@ impl ConvExec {
                         padded[o..o + ind[2]].copy_from_slice(&src[i..i + ind[2]]);
                     }
                 }
+                if depthwise::has_dp_row(self.isa) {
+                    return self.planar_dp_plane(&padded, pw, ch, dp, outd, dst);
+                }
                 let w: Vec<i32> = (0..ntaps).map(|t| self.dw[t * c + ch] as i32).collect();
                 let mut acc = vec![0i32; outd[2].div_ceil(depthwise::V) * depthwise::V];
                 let mut taps: Vec<&[u8]> = Vec::with_capacity(ntaps);
@@ -771,6 +774,81 @@ impl ConvExec {
         let mut shape = vec![n, c];
         shape.extend_from_slice(&outd[3 - self.sr..]);
         Tensor::from_f32(shape, out).map_err(|e| err(e.to_string()))
+    }
+
+    /// One channel plane of a planar depthwise convolution with [`depthwise::dp_row`]: every
+    /// padded input row (width `pw`, slack included) is expanded once into 4-byte groups of up
+    /// to 4 horizontal taps per output position, then each output row is `kd·kh·⌈kw/4⌉`
+    /// `vpdpbusd` steps per 16 outputs, epilogue fused, stored straight into the NC(D)HW plane.
+    #[allow(clippy::too_many_arguments)]
+    fn planar_dp_plane(
+        &self,
+        padded: &[u8],
+        pw: usize,
+        ch: usize,
+        dp: &[usize; 3],
+        outd: &[usize; 3],
+        dst: &mut [f32],
+    ) -> Result<(), KernelError> {
+        let c = self.groups;
+        let (sw, dw) = (self.stride[2], self.dil[2]);
+        let kw = self.k[2];
+        let ngk = kw.div_ceil(4);
+        let wa = depthwise::dp_row_need(outd[2]) / 4; // positions per expanded row
+        let nrows = dp[0] * dp[1];
+        // E[row][g][x][j] = padded[row][x·sw + k_j·dw] with k_j = 4g + j (clamped to the last
+        // tap past the kernel width: its weight byte is 0, any in-bounds value works).
+        let mut e = vec![0u8; nrows * ngk * wa * 4];
+        for (ri, erow) in e.chunks_exact_mut((ngk * wa * 4).max(1)).enumerate() {
+            let prow = &padded[ri * pw..(ri + 1) * pw];
+            for (g, eg) in erow.chunks_exact_mut(wa * 4).enumerate() {
+                let off = |j: usize| (4 * g + j).min(kw - 1) * dw;
+                depthwise::expand_row(self.isa, prow, [off(0), off(1), off(2), off(3)], sw, eg)?;
+            }
+        }
+        let mut wd = Vec::with_capacity(self.k[0] * self.k[1] * ngk);
+        for kd in 0..self.k[0] {
+            for ky in 0..self.k[1] {
+                for g in 0..ngk {
+                    let mut b = [0u8; 4];
+                    for (j, v) in b.iter_mut().enumerate() {
+                        let kx = 4 * g + j;
+                        if kx < kw {
+                            let t = (kd * self.k[1] + ky) * kw + kx;
+                            *v = self.dw[t * c + ch] as u8;
+                        }
+                    }
+                    wd.push(i32::from_le_bytes(b));
+                }
+            }
+        }
+        let mut taps: Vec<&[u8]> = Vec::with_capacity(wd.len());
+        for zd in 0..outd[0] {
+            for zy in 0..outd[1] {
+                taps.clear();
+                for kd in 0..self.k[0] {
+                    for ky in 0..self.k[1] {
+                        let row =
+                            (zd * self.stride[0] + kd * self.dil[0]) * dp[1] + zy * self.stride[1] + ky * self.dil[1];
+                        for g in 0..ngk {
+                            let o = (row * ngk + g) * wa * 4;
+                            taps.push(&e[o..o + wa * 4]);
+                        }
+                    }
+                }
+                let r = depthwise::DpRow {
+                    taps: &taps,
+                    w: &wd,
+                    add: self.col_add[ch],
+                    m: self.scale[ch],
+                    bias: self.bias.as_ref().map(|b| b[ch]),
+                    act: self.act_fn,
+                };
+                let o = (zd * outd[1] + zy) * outd[2];
+                depthwise::dp_row(self.isa, &r, &mut dst[o..o + outd[2]])?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes every output with a NaN among its valid taps NaN (then bias and activation), INT8.md §3.

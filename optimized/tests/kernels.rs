@@ -221,6 +221,73 @@ fn row_prop(isa: Isa) {
     }
 }
 
+fn dw_dp_prop(isa: Isa) {
+    let mut rng = Rng::new(0xD1D1 ^ isa as u64);
+    for case in 0..cases() {
+        let n = rng.int(1, 70) as usize;
+        let ntaps = rng.int(1, 9) as usize;
+        let need = depthwise::dp_row_need(n);
+        let extreme = case % 3 == 0;
+        let rows: Vec<Vec<u8>> = (0..ntaps)
+            .map(|_| {
+                (0..need + rng.int(0, 5) as usize).map(|_| if extreme { 255 } else { rng.int(0, 255) as u8 }).collect()
+            })
+            .collect();
+        let wb: Vec<[i8; 4]> = (0..ntaps)
+            .map(|_| {
+                let mut b = [0i8; 4];
+                for v in b.iter_mut() {
+                    *v = if extreme { -128 } else { rng.int(-128, 127) as i8 };
+                }
+                b
+            })
+            .collect();
+        let w: Vec<i32> = wb.iter().map(|b| i32::from_le_bytes(b.map(|v| v as u8))).collect();
+        let taps: Vec<&[u8]> = rows.iter().map(|r| &r[..]).collect();
+        let add = rng.int(-300_000, 300_000) as i32;
+        let (m, bias) = (rng.normal(1e-3), rng.normal(1.0));
+        let has_bias = rng.int(0, 1) == 1;
+        let act = match rng.int(0, 2) {
+            0 => Act::None,
+            1 => Act::Relu,
+            _ => Act::Clamp(-0.5, 0.75),
+        };
+        let r = depthwise::DpRow { taps: &taps, w: &w, add, m, bias: has_bias.then_some(bias), act };
+        let mut twin = vec![0f32; n];
+        depthwise::dp_row_twin(&r, &mut twin);
+        let mut got = vec![f32::from_bits(0x7fc0_dead); n + 16];
+        let res = depthwise::dp_row(isa, &r, &mut got[..n]);
+        if !depthwise::has_dp_row(isa) {
+            assert!(res.is_err(), "{isa}: no dp_row kernel, must refuse");
+            continue;
+        }
+        res.expect("valid dp row");
+        for x in 0..n + 16 {
+            if x >= n {
+                assert_eq!(got[x].to_bits(), 0x7fc0_dead, "{isa} case {case}: stored past n");
+                continue;
+            }
+            let s: i64 =
+                (0..ntaps).map(|t| (0..4).map(|j| rows[t][4 * x + j] as i64 * wb[t][j] as i64).sum::<i64>()).sum();
+            let e = naive_epilogue(s, add, m, has_bias.then_some(bias), act);
+            assert_eq!(got[x].to_bits(), e.to_bits(), "{isa} case {case} x {x}");
+            assert_eq!(twin[x].to_bits(), e.to_bits(), "{isa} twin case {case} x {x}");
+        }
+        // The row expansion feeding it: out[4x + j] = row[x·sw + offs[j]].
+        let sw = rng.int(1, 2) as usize;
+        let offs = [0, 1, 2, 3].map(|_| rng.int(0, 6) as usize);
+        let wa = rng.int(0, 40) as usize;
+        let row: Vec<u8> = (0..wa * sw + 8).map(|_| rng.int(0, 255) as u8).collect();
+        let mut e = vec![0u8; wa * 4];
+        depthwise::expand_row(isa, &row, offs, sw, &mut e).expect("in bounds");
+        for x in 0..wa {
+            for j in 0..4 {
+                assert_eq!(e[4 * x + j], row[x * sw + offs[j]], "{isa} expand case {case}");
+            }
+        }
+    }
+}
+
 macro_rules! per_isa {
     ($($m:ident => $isa:expr),*) => {$(
         mod $m {
@@ -231,6 +298,8 @@ macro_rules! per_isa {
             fn depthwise_matches_twin_and_naive() { for_isa($isa, dw_prop) }
             #[test]
             fn rowconv_matches_twin_and_naive() { for_isa($isa, row_prop) }
+            #[test]
+            fn depthwise_dp_row_matches_twin_and_naive() { for_isa($isa, dw_dp_prop) }
         }
     )*};
 }
