@@ -89,7 +89,8 @@ pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor]) -> Option<Vec<Tenso
             let Some([il, ih, _, _]) = fq_ranges(model, c, &t.shape) else { continue };
             for (e, x) in v.iter_mut().enumerate() {
                 let (l, h) = (il[e], ih[e]);
-                if !(l < h) || !x.is_finite() || *x <= l || *x > h || levels < 2 {
+                let ordered = l < h;
+                if !ordered || !x.is_finite() || *x <= l || *x > h || levels < 2 {
                     continue;
                 }
                 if !reference::bound::flip_allowed(*x, 0.0, l, h, levels) {
