@@ -111,3 +111,33 @@ fn memory_fails_on_a_plan_holding_fp32_weights() {
     assert_eq!(r.classification.as_deref(), Some("bug"));
     assert!(r.detail.contains("optimized:scalar: resident 2304 bytes over 576"), "{}", r.detail);
 }
+
+/// `conform check` runs the same oracle on corpus models, once per optimized variant: a compressed
+/// corpus model passes it (i8 weights stored and packed).
+#[test]
+fn conform_check_runs_the_memory_oracle_on_corpus_models() {
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let json = std::env::temp_dir().join(format!("conform-memory-check-{}.json", std::process::id()));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+        .current_dir(&repo)
+        .args(["check", "corpus/matmul_fc_relu__compressed", "--engine", "optimized:scalar", "--json"])
+        .arg(&json)
+        .output()
+        .expect("runs conform");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_default()).unwrap_or_default();
+    let _ = std::fs::remove_file(&json);
+    let memory: Vec<&serde_json::Value> = r["cases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["checks"].as_array().into_iter().flatten())
+        .filter(|k| k["check"] == "memory")
+        .collect();
+    assert_eq!(memory.len(), 1, "{text}");
+    assert_eq!(memory[0]["status"], "PASSED", "{text}");
+    let detail = memory[0]["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("= 0.2500"), "{detail}");
+    assert!(detail.contains("optimized:scalar: resident"), "{detail}");
+}

@@ -220,6 +220,21 @@ fn run_with_timeout(c: Case, config: &RunConfig, timeout: Option<f64>) -> CaseOu
     }
 }
 
+/// The `memory` oracle (`crate::fuzz::memory::check`, the one `conform fuzz` runs as (d)) on the
+/// plan of an optimized variant: quantized weights stored (held when the model's form is
+/// compressed) and resident ≤ 0.26 of fp32 for 8-bit.
+fn memory_check(model: &conform_ir::Model, spec: &EngineSpec) -> CheckResult {
+    use crate::fuzz::memory::{self, Resident, Storage};
+    let EngineSpec::Optimized { isa } = spec else {
+        return CheckResult::skipped(memory::CHECK, vec![spec.to_string()], "not an optimized engine");
+    };
+    let opts = optimized::PlanOptions { isa: isa.clone(), threads: Some(1), ..Default::default() };
+    match optimized::compile(model, &opts) {
+        Ok(plan) => memory::check(model, Storage::of_model(model), &[(spec.to_string(), Resident::of(&plan, model))]),
+        Err(e) => CheckResult::skipped(memory::CHECK, vec![spec.to_string()], format!("no plan: {e}")),
+    }
+}
+
 fn bad(check: &str, message: String) -> CheckResult {
     let mut r = CheckResult::new(check, vec![], Status::Failed, message);
     r.classification = Some("bad-input".into());
@@ -312,6 +327,7 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
                         }
                     };
                 checks.push(check);
+                checks.push(memory_check(&model, spec));
             }
             EngineSpec::External { .. } => {
                 let adapter = config.external.get(idx).cloned().flatten();

@@ -174,8 +174,11 @@ impl Storage {
 /// limit; the detail always reports the quantization-parameter bytes beside the ratios.
 pub fn check(model: &Model, storage: Storage, plans: &[(String, Resident)]) -> CheckResult {
     let s = stored(model);
-    let mut engines = vec!["ir".to_string()];
-    engines.extend(plans.iter().map(|(n, _)| n.clone()));
+    // The engines whose plans are measured; the IR alone when none is.
+    let mut engines: Vec<String> = plans.iter().map(|(n, _)| n.clone()).collect();
+    if engines.is_empty() {
+        engines.push("ir".into());
+    }
     if s.slots == 0 {
         return CheckResult::skipped(CHECK, engines, "no quantized weights");
     }
