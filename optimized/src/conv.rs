@@ -67,6 +67,17 @@ pub struct ConvExec {
     border_fix: bool,
     /// Kernel name for reports.
     pub kernel: String,
+    /// Run-time buffers kept between runs (see [`Scratch`]).
+    scratch: std::sync::Mutex<Scratch>,
+}
+
+/// Reusable run-time buffers (quantized input, padded layout). Kept between runs so a stream of
+/// inferences does not page-fault freshly mapped allocations on every call (glibc returns large
+/// freed blocks to the OS); a concurrent run that finds them in use allocates its own.
+#[derive(Debug, Default)]
+struct Scratch {
+    qx: Vec<u8>,
+    buf: Vec<u8>,
 }
 
 fn three(v: &[usize], sr: usize, fill: usize) -> [usize; 3] {
@@ -221,6 +232,7 @@ impl ConvExec {
             act_fn,
             border_fix,
             kernel: name,
+            scratch: std::sync::Mutex::new(Scratch::default()),
         })
     }
 
@@ -248,6 +260,15 @@ impl ConvExec {
 
     /// Runs on input `x` (f32, `[N, C, spatial…]`).
     pub fn run(&self, node: &Node, x: &Tensor, threads: usize) -> Result<Tensor, OptError> {
+        let mut s = self.scratch.try_lock().map(|mut g| std::mem::take(&mut *g)).unwrap_or_default();
+        let r = self.run_with(node, x, threads, &mut s);
+        if let Ok(mut g) = self.scratch.try_lock() {
+            *g = s;
+        }
+        r
+    }
+
+    fn run_with(&self, node: &Node, x: &Tensor, threads: usize, s: &mut Scratch) -> Result<Tensor, OptError> {
         let err = |m: String| OptError::layer(node, m);
         let xs =
             x.as_f32().ok_or_else(|| err(format!("INT8 convolution input must be f32, got {}", x.element_type)))?;
@@ -299,7 +320,9 @@ impl ConvExec {
             .ok_or_else(|| err("padded input size overflows".into()))?;
         let total = img.checked_mul(n).ok_or_else(|| err("padded input size overflows".into()))?;
         // 1. Quantize the whole NC(D)HW input (contiguous, vectorized) into u8 level indices.
-        let mut qx = vec![0u8; xs.len()];
+        let (qx, buf) = (&mut s.qx, &mut s.buf);
+        qx.clear();
+        qx.resize(xs.len(), 0);
         let chunk = 16384;
         let any_nan = qx
             .par_chunks_mut(chunk)
@@ -307,14 +330,15 @@ impl ConvExec {
             .map(|(d, s)| quant::quantize(self.isa, &self.act, s, d))
             .reduce(|| false, |a, b| a || b);
         if self.depthwise && !self.border_fix {
-            return self.run_planar(node, &qx, any_nan, xs, n, &ind, &outd, &pb, &dp);
+            return self.run_planar(node, qx, any_nan, xs, n, &ind, &outd, &pb, &dp);
         }
         if !self.row.is_empty() {
             let g = Geo { outd, pb, ind, dp, cp: 0, img: 0, stride: self.stride };
-            return self.run_row(node, &qx, any_nan, xs, n, &g, threads);
+            return self.run_row(node, qx, buf, any_nan, xs, n, &g, threads);
         }
         // 2. Scatter into the padded N·D·H·W·C buffer (pad value `pv`), one padded row per task.
-        let mut buf = vec![self.pv; total];
+        buf.clear();
+        buf.resize(total, self.pv);
         let rowlen = dp[2] * cp;
         let spatial_in = ind[0] * ind[1] * ind[2];
         let (cin_g, cgp) = (self.cin_g, self.cgp);
@@ -398,7 +422,7 @@ impl ConvExec {
             .into_par_iter()
             .map(|(ni, lo, mut rows)| {
                 let hi = (lo + per).min(p_total);
-                self.task(&buf, &taps, &tap_xyz, &geo, ni, lo, hi, &mut rows)
+                self.task(buf, &taps, &tap_xyz, &geo, ni, lo, hi, &mut rows)
             })
             .collect();
         res.map_err(|e| err(e.to_string()))?;
@@ -535,6 +559,7 @@ impl ConvExec {
         &self,
         node: &Node,
         qx: &[u8],
+        buf: &mut Vec<u8>,
         any_nan: bool,
         xs: &[f32],
         n: usize,
@@ -569,7 +594,8 @@ impl ConvExec {
             .checked_mul(n)
             .and_then(|v| v.checked_add(slack))
             .ok_or_else(|| err("padded input size overflows".into()))?;
-        let mut buf = vec![self.pv; total];
+        buf.clear();
+        buf.resize(total, self.pv);
         let c = self.groups * self.cin_g;
         let spatial_in = ind[0] * ind[1] * ind[2];
         let (cin_g, groups) = (self.cin_g, self.groups);
@@ -668,7 +694,7 @@ impl ConvExec {
                 let (zd, zy) = (r / outd[1], r % outd[1]);
                 let pos = ni * img + zd * s[0] * plane + zy * s[1] * rs + x0 * 4;
                 for (gi, w) in self.row.iter().enumerate() {
-                    let src = rowconv::Src { a: &buf, base: pos + gi * cg4 * cs, taps: &taps, cg: cg4, cstride: cs };
+                    let src = rowconv::Src { a: buf, base: pos + gi * cg4 * cs, taps: &taps, cg: cg4, cstride: cs };
                     for blk in 0..w.nblocks {
                         let o_first = blk * w.mr;
                         let nc = w.mr.min(self.cout_g - o_first);

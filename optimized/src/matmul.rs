@@ -10,9 +10,9 @@
 use crate::error::OptError;
 use crate::fq::ActQuant;
 use crate::isa::Isa;
-use crate::kernels::dense::{self, PackedW, MAX_NV};
+use crate::kernels::dense::{self, PackFmt, PackedW, MAX_NV};
 use crate::kernels::epilogue::{self, Act, Cols, Rows};
-use crate::kernels::{quant, KernelError};
+use crate::kernels::{pack, quant, KernelError};
 use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
 use rayon::prelude::*;
@@ -181,9 +181,7 @@ impl MatMulExec {
     /// [`MatMulExec::resident_bytes`] is per-channel parameters. Read by the harness's memory oracle.
     pub fn weight_data(&self) -> (usize, usize) {
         match &self.second {
-            Second::Const { per, .. } => {
-                per.iter().fold((0, 0), |(b, s), p| (b + p.w.bytes(), s + p.w.i8s.len()))
-            }
+            Second::Const { per, .. } => per.iter().fold((0, 0), |(b, s), p| (b + p.w.bytes(), s + p.w.i8s.len())),
             Second::Act(_) => (0, 0),
         }
     }
@@ -215,10 +213,10 @@ impl MatMulExec {
                         *nan |= v.is_nan();
                         dst[ki] = q.index(v);
                     }
+                    *s = dst[..k].iter().map(|&v| v as i32).sum();
                 } else {
-                    *nan = quant::quantize(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
+                    (*nan, *s) = quant::quantize_sum(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
                 }
-                *s = dst[..k].iter().map(|&v| v as i32).sum();
             },
         );
         (buf, sums, nans)
@@ -273,48 +271,65 @@ impl MatMulExec {
                 n = nn;
                 let nbb: usize = b_batch.iter().product();
                 let kg = ka.div_ceil(4);
-                let mut v = Vec::with_capacity(nbb);
-                for bi in 0..nbb {
+                // One B batch per task (quantize, pack, column terms); batches are independent.
+                let per_batch = |bi: usize| -> (ConstB, Vec<bool>) {
                     let off = bi * ka * nn;
                     let mut r = vec![0u8; ka * nn];
                     let has_nan = quant::quantize(self.isa, qb, &bv[off..off + ka * nn], &mut r);
                     let src = &bv[off..off + ka * nn];
-                    if has_nan {
-                        b_nan.extend((0..nn).map(|ni| {
-                            (0..ka).any(|ki| if self.tb { src[ni * ka + ki] } else { src[ki * nn + ni] }.is_nan())
-                        }));
+                    let nan_cols: Vec<bool> = if has_nan {
+                        (0..nn)
+                            .map(|ni| {
+                                (0..ka).any(|ki| if self.tb { src[ni * ka + ki] } else { src[ki * nn + ni] }.is_nan())
+                            })
+                            .collect()
                     } else {
-                        b_nan.extend(std::iter::repeat_n(false, nn));
-                    }
-                    // Rows [n][kp] of r_b − 128 (i8: flip the top bit), K padded with 0.
-                    let kp4 = kg * 4;
-                    let mut rows = vec![0i8; nn * kp4];
-                    let mut colsum = vec![0i32; nn];
-                    if self.tb {
-                        for (ni, (dst, cs)) in rows.chunks_exact_mut(kp4.max(1)).zip(colsum.iter_mut()).enumerate() {
-                            let srow = &r[ni * ka..ni * ka + ka];
-                            for (d, &v) in dst.iter_mut().zip(srow) {
-                                *d = (v ^ 0x80) as i8;
-                            }
-                            *cs = srow.iter().map(|&v| v as i32).sum();
-                        }
+                        vec![false; nn]
+                    };
+                    let (w, colsum) = if self.isa != Isa::Scalar && PackedW::format_for(self.isa).0 == PackFmt::Dp4 {
+                        let (fmt, lanes) = PackedW::format_for(self.isa);
+                        let (i8s, colsum) = pack::act_b_dp4(self.isa, &r, ka, nn, self.tb);
+                        let (kg, nblocks) = (ka.div_ceil(4), nn.div_ceil(lanes));
+                        (PackedW { fmt, lanes, kg, nblocks, i8s }, colsum)
                     } else {
-                        for ki in 0..ka {
-                            let srow = &r[ki * nn..ki * nn + nn];
-                            for (ni, &v) in srow.iter().enumerate() {
-                                rows[ni * kp4 + ki] = (v ^ 0x80) as i8;
-                                colsum[ni] += v as i32;
+                        // Rows [n][kp] of r_b − 128 (i8: flip the top bit), K padded with 0.
+                        let kp4 = kg * 4;
+                        let mut rows = vec![0i8; nn * kp4];
+                        let mut colsum = vec![0i32; nn];
+                        if self.tb {
+                            for (ni, (dst, cs)) in rows.chunks_exact_mut(kp4.max(1)).zip(colsum.iter_mut()).enumerate()
+                            {
+                                let srow = &r[ni * ka..ni * ka + ka];
+                                for (d, &v) in dst.iter_mut().zip(srow) {
+                                    *d = (v ^ 0x80) as i8;
+                                }
+                                *cs = srow.iter().map(|&v| v as i32).sum();
+                            }
+                        } else {
+                            for ki in 0..ka {
+                                let srow = &r[ki * nn..ki * nn + nn];
+                                for (ni, &v) in srow.iter().enumerate() {
+                                    rows[ni * kp4 + ki] = (v ^ 0x80) as i8;
+                                    colsum[ni] += v as i32;
+                                }
                             }
                         }
-                    }
-                    let w = PackedW::pack_rows(self.isa, nn, kg, &rows);
+                        let w = PackedW::pack_rows(self.isa, nn, kg, &rows);
+                        (w, colsum)
+                    };
                     let col_add: Vec<i32> =
                         colsum.iter().map(|&s| (s as i64).wrapping_mul(-self.a.z_int) as i32).collect();
                     // W per column (fraction on a): Σ_k (r_b − z_b).
                     let wcol = colsum.iter().map(|&s| (s as i64 - ka as i64 * qb.z_int) as i32).collect();
-                    v.push(ConstB { w, colsum: wcol, col_add, scale: vec![self.a.scale * qb.scale; nn] });
+                    (ConstB { w, colsum: wcol, col_add, scale: vec![self.a.scale * qb.scale; nn] }, nan_cols)
+                };
+                let v: Vec<(ConstB, Vec<bool>)> = (0..nbb).into_par_iter().map(per_batch).collect();
+                let mut cbs = Vec::with_capacity(nbb);
+                for (cb, nc) in v {
+                    cbs.push(cb);
+                    b_nan.extend(nc);
                 }
-                owned = v;
+                owned = cbs;
                 per = &owned;
                 row_terms = Some((128 - qb.z_int, (ka as i64).wrapping_mul(self.a.z_int).wrapping_mul(qb.z_int)));
                 w_row_from_a = qb.frac != 0.0;

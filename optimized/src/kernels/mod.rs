@@ -6,6 +6,7 @@
 //!   convolutions need no im2col.
 //! - [`depthwise`]: per-channel `acc[p][c] = Σ_t a[p+tap_t][c]·w[t][c]`.
 //! - [`epilogue`]: the INT8.md §4 f32 epilogue on an i32 tile.
+//! - [`pack`]: run-time packing of an activation × activation MatMul's B operand.
 //! - [`rowconv`]: the dense convolution in the transposed orientation (positions in the lanes,
 //!   weights broadcast) with the epilogue fused, writing NC(D)HW rows directly.
 //!
@@ -16,6 +17,7 @@
 pub mod dense;
 pub mod depthwise;
 pub mod epilogue;
+pub mod pack;
 pub mod quant;
 pub mod rowconv;
 

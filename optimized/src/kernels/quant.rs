@@ -47,6 +47,39 @@ fn body_avx2(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
     body(q, src, dst)
 }
 
+#[inline(always)]
+fn body_sum(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> (bool, i32) {
+    let nan = body(q, src, dst);
+    // Row sums of level indices (≤ 255·len, fits i32 for the lengths the plan admits).
+    (nan, dst.iter().take(src.len()).map(|&v| v as i32).sum())
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn body_sum_avx512(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> (bool, i32) {
+    body_sum(q, src, dst)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn body_sum_avx2(q: &ActQuant, src: &[f32], dst: &mut [u8]) -> (bool, i32) {
+    body_sum(q, src, dst)
+}
+
+/// [`quantize`] that also returns the sum of the written level indices (one pass, vectorized in
+/// the ISA's target features): `(has NaN, Σ dst)`.
+pub fn quantize_sum(isa: Isa, q: &ActQuant, src: &[f32], dst: &mut [u8]) -> (bool, i32) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a non-scalar `Isa` is only selected after runtime detection of its features.
+        Isa::Avx512Vnni => unsafe { body_sum_avx512(q, src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: avxvnni and avx2 both imply avx2 (checked at detection).
+        Isa::AvxVnni | Isa::Avx2 => unsafe { body_sum_avx2(q, src, dst) },
+        _ => body_sum(q, src, dst),
+    }
+}
+
 /// Quantizes `src` into `dst` (`min(len)` elements); returns true when `src` holds a NaN (which
 /// has no level: the caller makes the outputs it feeds NaN, INT8.md §3).
 pub fn quantize(isa: Isa, q: &ActQuant, src: &[f32], dst: &mut [u8]) -> bool {
