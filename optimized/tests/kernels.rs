@@ -7,6 +7,7 @@ use optimized::kernels::dense::{self, PackedW};
 use optimized::kernels::depthwise;
 use optimized::kernels::epilogue::Act;
 use optimized::kernels::rowconv::{self, RowW};
+use optimized::kernels::{pack, quant};
 use optimized::modelgen::Rng;
 
 fn cases() -> usize {
@@ -288,6 +289,40 @@ fn dw_dp_prop(isa: Isa) {
     }
 }
 
+/// `pack::act_b_dp4` against its twin (`PackedW::pack_rows` on rows of `r − 128` written out
+/// here) and the column sums against a naive loop.
+fn pack_prop(isa: Isa) {
+    if PackedW::format_for(isa).0 != dense::PackFmt::Dp4 {
+        return; // avx2 packs Pair16 through `pack_rows` only
+    }
+    let mut rng = Rng::new(0xBAC0 ^ isa as u64);
+    for case in 0..cases() {
+        let ka = rng.int(1, 70) as usize;
+        let nn = rng.int(1, 50) as usize;
+        let tb = rng.int(0, 1) == 1;
+        let r: Vec<u8> = (0..ka * nn).map(|_| rng.int(0, 255) as u8).collect();
+        let at = |k: usize, n: usize| if tb { r[n * ka + k] } else { r[k * nn + n] };
+        let (i8s, colsum) = pack::act_b_dp4(isa, &r, ka, nn, tb);
+        let kg = ka.div_ceil(4);
+        let rows: Vec<i8> = (0..nn * kg * 4)
+            .map(|i| if i % (kg * 4) < ka { (at(i % (kg * 4), i / (kg * 4)) ^ 0x80) as i8 } else { 0 })
+            .collect();
+        let twin = PackedW::pack_rows(isa, nn, kg, &rows);
+        assert_eq!(i8s, twin.i8s, "{isa} case {case} ka {ka} nn {nn} tb {tb}");
+        for (n, &cs) in colsum.iter().enumerate() {
+            assert_eq!(cs, (0..ka).map(|k| at(k, n) as i32).sum::<i32>(), "{isa} colsum case {case}");
+        }
+        // The quantize pass with row sums equals quantize + a naive sum.
+        let q = optimized::fq::ActQuant::new(-1.0, 1.5, -1.0, 1.5, 256, false);
+        let xs: Vec<f32> = (0..ka).map(|_| rng.normal(1.0)).collect();
+        let (mut d1, mut d2) = (vec![0u8; ka], vec![0u8; ka]);
+        let (nan, sum) = quant::quantize_sum(isa, &q, &xs, &mut d1);
+        let nan2 = quant::quantize(isa, &q, &xs, &mut d2);
+        assert_eq!((nan, &d1), (nan2, &d2));
+        assert_eq!(sum, d2.iter().map(|&v| v as i32).sum::<i32>());
+    }
+}
+
 macro_rules! per_isa {
     ($($m:ident => $isa:expr),*) => {$(
         mod $m {
@@ -300,6 +335,8 @@ macro_rules! per_isa {
             fn rowconv_matches_twin_and_naive() { for_isa($isa, row_prop) }
             #[test]
             fn depthwise_dp_row_matches_twin_and_naive() { for_isa($isa, dw_dp_prop) }
+            #[test]
+            fn act_b_packing_matches_pack_rows() { for_isa($isa, pack_prop) }
         }
     )*};
 }
