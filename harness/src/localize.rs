@@ -335,10 +335,13 @@ pub fn write_regression(
 
 /// A comparator for the optimized engine on one ISA variant against the reference INT8 mode, bit
 /// for bit (`vs-reference-int8`).
-pub fn optimized_vs_reference(isa: &str) -> impl FnMut(ModelRef<'_>, &[Tensor]) -> Result<Option<(String, String)>, String> {
+pub fn optimized_vs_reference(
+    isa: &str,
+) -> impl FnMut(ModelRef<'_>, &[Tensor]) -> Result<Option<(String, String)>, String> {
     let isa = isa.to_string();
     move |m: ModelRef<'_>, feeds: &[Tensor]| {
-        let eng = crate::engine::OptimizedEngine { isa: isa.clone(), threads: Some(1), zero_point: ZeroPointPolicy::Exact };
+        let eng =
+            crate::engine::OptimizedEngine { isa: isa.clone(), threads: Some(1), zero_point: ZeroPointPolicy::Exact };
         let opts = RunOptions { mode: Mode::Int8(ZeroPointPolicy::Exact), max_memory: None, keep_values: false };
         let Ok(want) = reference::run(m.model, feeds, &opts) else { return Ok(None) };
         let Ok(plan) = eng.compile(m.model) else { return Ok(None) };

@@ -96,8 +96,23 @@ fn the_localiser_names_the_perturbed_node_and_writes_a_reproducing_sub_ir() {
     assert_eq!(bits(&int8(&sub, &sub_inputs)), bits(&want), "the reference reproduces reference_0.npy");
     assert_ne!(bits(&int8(&perturb(&sub), &sub_inputs)), bits(&want), "the sub-IR reproduces the failure");
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(case_dir.join("manifest.json")).expect("manifest")).expect("JSON");
-    for key in ["name", "description", "form", "inputs", "outputs", "op_counts", "descriptor", "seed", "engines", "check", "classification", "message", "repro"] {
+        serde_json::from_str(&std::fs::read_to_string(case_dir.join("manifest.json")).expect("manifest"))
+            .expect("JSON");
+    for key in [
+        "name",
+        "description",
+        "form",
+        "inputs",
+        "outputs",
+        "op_counts",
+        "descriptor",
+        "seed",
+        "engines",
+        "check",
+        "classification",
+        "message",
+        "repro",
+    ] {
         assert!(manifest.get(key).is_some(), "manifest key {key} missing");
     }
     let _ = std::fs::remove_dir_all(&scratch);

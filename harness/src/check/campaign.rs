@@ -132,9 +132,18 @@ fn confirmed(r: &CheckResult) -> Option<&str> {
     r.classification.as_deref().filter(|l| *l != "implementation-defined-input")
 }
 
-fn fails_same(engine: &mut AdapterEngine, scratch: &Scratch, case: &GenCase, label: &str) -> Option<CheckResult> {
+/// The case fails with the same label (and, for an engine error, at the same place in the plugin:
+/// shrinking must not wander from one plugin error to another).
+fn fails_same(
+    engine: &mut AdapterEngine,
+    scratch: &Scratch,
+    case: &GenCase,
+    label: &str,
+    error: Option<&str>,
+) -> Option<CheckResult> {
     let r = evaluate(engine, scratch, case);
-    (confirmed(&r) == Some(label)).then_some(r)
+    let same_error = error.is_none_or(|e| error_signature(&r.detail) == e);
+    (confirmed(&r) == Some(label) && same_error).then_some(r)
 }
 
 /// Shrinks case `index` (structure, then input constants) while it fails with `label`.
@@ -149,12 +158,15 @@ fn shrink(
     let start = Instant::now();
     let mut t = fuzz::tree(seed, index)?;
     let mut best_case = gen::build(&t.current()).ok()?;
-    let mut best = fails_same(engine, scratch, &best_case, label)?;
+    let first = evaluate(engine, scratch, &best_case);
+    let error = (label == "engine-error").then(|| error_signature(&first.detail));
+    let error = error.as_deref();
+    let mut best = fails_same(engine, scratch, &best_case, label, error)?;
     let mut steps = 0u64;
     if t.simplify() {
         while start.elapsed() < budget {
             let cur = gen::build(&t.current()).ok();
-            match cur.and_then(|c| fails_same(engine, scratch, &c, label).map(|r| (c, r))) {
+            match cur.and_then(|c| fails_same(engine, scratch, &c, label, error).map(|r| (c, r))) {
                 Some((c, r)) => {
                     best_case = c;
                     best = r;
@@ -187,7 +199,7 @@ fn shrink(
             let Ok(tensor) = conform_ir::Tensor::from_f32(best_case.inputs[k].shape.clone(), v) else { continue };
             let mut trial = best_case.clone();
             trial.inputs[k] = tensor;
-            if let Some(r) = fails_same(engine, scratch, &trial, label) {
+            if let Some(r) = fails_same(engine, scratch, &trial, label, error) {
                 best_case = trial;
                 best = r;
                 zeroed += 1;
@@ -343,6 +355,10 @@ pub fn run(engine: &mut AdapterEngine, opts: &Options) -> Result<Summary, CliErr
                         ),
                     ),
                 };
+                // The same minimized case again (shrinking converged on a known finding): counted.
+                if path.is_some() && sum.findings.iter().any(|f| f.path == path) {
+                    continue;
+                }
                 sum.findings.push(Finding {
                     path,
                     result: res,

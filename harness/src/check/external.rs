@@ -57,9 +57,10 @@ pub struct Expectations {
     pub max_bound: f64,
     /// Case-level context.
     pub context: CaseContext,
-    /// The expectations on inputs re-anchored to the levels the CPU plugin's FakeQuantize picks
-    /// for input elements on a rounding midpoint (see [`tie_anchored_inputs`]), when any differ.
-    pub tie_anchored: Option<Box<Expectations>>,
+    /// The expectations on inputs whose elements on a rounding midpoint are re-anchored to the
+    /// other level (see [`tie_anchored_inputs`]): as the CPU plugin's formula picks, and all of
+    /// them; empty when no element moves.
+    pub tie_anchored: Vec<Expectations>,
 }
 
 /// The level the CPU plugin's FakeQuantize JIT kernel selects (SPEC §1.4: crop with min/max,
@@ -70,12 +71,14 @@ fn cpu_level(x: f32, il: f32, ih: f32, levels: u64) -> f32 {
     x.min(ih).max(il).mul_add(isc, ish).round_ties_even()
 }
 
-/// Inputs in which every element of a Parameter that feeds a FakeQuantize directly, lies in the
-/// SPEC §1.4 window of a rounding midpoint (`flip_allowed` with `B_x = 0`: only `ε_t`), and is
-/// rounded to the other level by the CPU plugin's formula, is moved to the centre of that level,
-/// so that the reference selects it too. `None` when no element moves. A plugin that agrees with the
-/// reference on these inputs differs only by permitted flips at its input FakeQuantize.
-pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor]) -> Option<Vec<Tensor>> {
+/// Inputs in which elements of a Parameter that feeds a FakeQuantize directly and lie in the
+/// SPEC §1.4 window of a rounding midpoint (`flip_allowed` with `B_x = 0`: only `ε_t`, a few ulp)
+/// are moved to the centre of the neighbouring level, so that the reference selects it: with
+/// `all = false` only those the CPU plugin's formula ([`cpu_level`]) rounds the other way, with
+/// `all = true` every one of them (the plugin's exact f32 steps are not documented; SPEC §1.4 lets
+/// either level be selected inside the window). `None` when no element moves. A plugin that agrees
+/// with the reference on such inputs differs only by permitted flips at its input FakeQuantize.
+pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor], all: bool) -> Option<Vec<Tensor>> {
     let mut out = inputs.to_vec();
     let mut moved = false;
     for (k, &p) in model.parameters().iter().enumerate() {
@@ -96,9 +99,18 @@ pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor]) -> Option<Vec<Tenso
                 if !reference::bound::flip_allowed(*x, 0.0, l, h, levels) {
                     continue;
                 }
-                let ours = reference::fq::pre_round(*x, l, h, levels).round_ties_even();
-                let cpu = cpu_level(*x, l, h, levels);
-                if cpu != ours && (cpu - ours).abs() == 1.0 {
+                let t = reference::fq::pre_round(*x, l, h, levels);
+                let ours = t.round_ties_even();
+                let cpu = if all {
+                    if t >= ours {
+                        ours + 1.0
+                    } else {
+                        ours - 1.0
+                    }
+                } else {
+                    cpu_level(*x, l, h, levels)
+                };
+                if cpu != ours && (cpu - ours).abs() == 1.0 && cpu >= 0.0 && cpu <= (levels - 1) as f32 {
                     *x = l + cpu / (levels - 1) as f32 * (h - l);
                     moved = true;
                 }
@@ -113,10 +125,11 @@ pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor]) -> Option<Vec<Tenso
 
 /// Runs the reference in INT8 (both policies) and FP32 with kept values.
 pub fn expectations(model: &Model, inputs: &[Tensor], max_memory: Option<u64>) -> Result<Expectations, EngineError> {
-    let tie_anchored = match tie_anchored_inputs(model, inputs) {
-        Some(alt) => expectations_plain(model, &alt, max_memory).ok().map(Box::new),
-        None => None,
-    };
+    let tie_anchored = [false, true]
+        .iter()
+        .filter_map(|&all| tie_anchored_inputs(model, inputs, all))
+        .filter_map(|alt| expectations_plain(model, &alt, max_memory).ok())
+        .collect();
     let mut x = expectations_plain(model, inputs, max_memory)?;
     x.tie_anchored = tie_anchored;
     Ok(x)
@@ -138,7 +151,7 @@ fn expectations_plain(model: &Model, inputs: &[Tensor], max_memory: Option<u64>)
     let bounds: HashMap<usize, Vec<f64>> = block_output_bounds(model, &values).into_iter().collect();
     let max_bound = bounds.values().flatten().copied().filter(|b| b.is_finite()).fold(0.0, f64::max);
     Ok(Expectations {
-        tie_anchored: None,
+        tie_anchored: Vec::new(),
         int8,
         int8_round,
         fp32: fp32.outputs,
@@ -229,15 +242,19 @@ pub fn classify_output(
         };
         // A permitted flip at an input FakeQuantize moves everything downstream: explained when
         // the plugin agrees with the reference on the re-anchored inputs.
-        let alt = x.tie_anchored.as_deref().and_then(|t| {
-            let v8 = t.int8.get(k)?.to_f32_vec();
-            let vr = t.int8_round.get(k)?.to_f32_vec();
-            let v32 = t.fp32.get(k)?.to_f32_vec();
-            let a8 = Element { expected: *v8.get(i)?, expected_zp_round: vr.get(i).copied(), fq: None, ..vs8 };
-            let a32 = Element { expected: *v32.get(i)?, expected_zp_round: None, fq: None, ..vs8 };
-            let l = [a8, a32].iter().map(|e| classify::label_element(e, &x.context)).min()?;
-            Some(l.map_or(Label::RoundingTieFlip, |l| l.max(Label::RoundingTieFlip)))
-        });
+        let alt = x
+            .tie_anchored
+            .iter()
+            .filter_map(|t| {
+                let v8 = t.int8.get(k)?.to_f32_vec();
+                let vr = t.int8_round.get(k)?.to_f32_vec();
+                let v32 = t.fp32.get(k)?.to_f32_vec();
+                let a8 = Element { expected: *v8.get(i)?, expected_zp_round: vr.get(i).copied(), fq: None, ..vs8 };
+                let a32 = Element { expected: *v32.get(i)?, expected_zp_round: None, fq: None, ..vs8 };
+                let l = [a8, a32].iter().map(|e| classify::label_element(e, &x.context)).min()?;
+                Some(l.map_or(Label::RoundingTieFlip, |l| l.max(Label::RoundingTieFlip)))
+            })
+            .min();
         match alt {
             Some(l) if l < label => c.add_label(i, l, e.actual, e.expected),
             _ => c.add_label(i, label, e.actual, e.expected),

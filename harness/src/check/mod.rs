@@ -333,7 +333,8 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
                 let adapter = config.external.get(idx).cloned().flatten();
                 // Cases OpenVINO did not record (regressions, IR files) are checked against the
                 // reference with every difference classified (`cpu-vs-reference`).
-                if matches!(spec, EngineSpec::External { name, .. } if name == "openvino-cpu") && c.fallback.is_empty() {
+                if matches!(spec, EngineSpec::External { name, .. } if name == "openvino-cpu") && c.fallback.is_empty()
+                {
                     checks.push(match (adapter.as_ref().map(|a| a.lock()), why) {
                         (Some(Ok(mut engine)), None) => external::check(&mut *engine, mref, &inputs, config.max_memory),
                         (_, why) => CheckResult::skipped(
