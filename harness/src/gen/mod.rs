@@ -527,7 +527,11 @@ impl Ctx {
     }
 
     /// Bias and activation of the block epilogue.
-    fn epilogue(&mut self, spec: &CaseSpec, main: usize, shape: &[usize], ch_axis: usize) -> usize {
+    ///
+    /// `sigma` estimates the spread of the main op's outputs: Clamp bounds are drawn at 0.7–2 of
+    /// it on each side, so that a Clamp clips the tails rather than most outputs (a case whose
+    /// outputs are mostly at a bound is MISTRUSTED, not passed).
+    fn epilogue(&mut self, spec: &CaseSpec, main: usize, shape: &[usize], ch_axis: usize, sigma: f32) -> usize {
         let mut last = main;
         if spec.bias {
             let c = shape[ch_axis];
@@ -544,7 +548,7 @@ impl Ctx {
                 self.descr.push("relu".into());
             }
             2 => {
-                let (lo, hi) = (self.f(-1.0, 0.0), self.f(0.1, 2.0));
+                let (lo, hi) = (-sigma * self.f(0.7, 2.0), sigma * self.f(0.7, 2.0));
                 last = self.b.op(
                     "Clamp",
                     &[("min", lo.to_string()), ("max", hi.to_string())],
@@ -677,7 +681,37 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
     expect.push(Expectation { node: main, fallback: fb });
     c.descr.insert(0, format!("act L{levels} [{},{}]→[{},{}]", q.il, q.ih, q.ol, q.oh));
     c.descr.insert(0, main_desc);
-    let mut last = c.epilogue(spec, main, &out_shape, ch_axis);
+    // Spread of the main op's outputs, √K·σ_w·rms_x with uniform-distribution deviations (range/√12):
+    // activations over the FakeQuantize's output range, weights q·s with s ≈ 0.025 (the regimes'
+    // typical scale) and q over the weight levels' integer range (another activation for act×act).
+    let red = match spec.main {
+        MainOp::Conv => cin.min(if long { 600 } else { 64 }) * spec.k * spec.k,
+        MainOp::Depthwise => spec.k * spec.k,
+        MainOp::MatMulConst | MainOp::MatMulAct => {
+            if long {
+                600
+            } else {
+                cin
+            }
+        }
+    };
+    let wl =
+        if spec.form == Form::CompressedDq { 256 } else { WEIGHT_LEVELS[spec.weight_levels % WEIGHT_LEVELS.len()] };
+    let q_range = match wl {
+        2 => 1.0,
+        16 => 15.0,
+        _ => 254.0,
+    };
+    // `extremes` puts weights at the integer range's ends and activations at the top level.
+    let ext = spec.regime == Regime::Extremes;
+    let q_dev = if ext { q_range / 2.0 } else { q_range / 12f32.sqrt() };
+    let sigma_w = if spec.main == MainOp::MatMulAct { 0.72 } else { 0.025 * q_dev };
+    // Root mean square of the activations: their mean (the range's centre) counts too.
+    let (mu_x, dev_x) = ((q.ol + q.oh) / 2.0, (q.oh - q.ol).abs() / 12f32.sqrt());
+    let rms_x = if ext { q.ol.abs().max(q.oh.abs()) } else { (mu_x * mu_x + dev_x * dev_x).sqrt() };
+    let sigma_x = rms_x.clamp(1e-3, 1e3);
+    let sigma = ((red as f32).sqrt() * sigma_w * sigma_x).clamp(1e-2, 1e4);
+    let mut last = c.epilogue(spec, main, &out_shape, ch_axis, sigma);
     let mut shape = out_shape.clone();
     let conv = matches!(spec.main, MainOp::Conv | MainOp::Depthwise);
     // The tail actually built (a pooling that does not fit is dropped): what the tally counts.
