@@ -125,8 +125,21 @@ fn utf8<'a>(bytes: &'a [u8], path: &Path, pos: u64, what: &str) -> Result<&'a st
     std::str::from_utf8(bytes).map_err(|_| xml_err(path, pos, format!("{what} is not valid UTF-8")))
 }
 
+/// Whether `name` is an XML name as pugixml (OpenVINO's XML parser) reads one: a first byte that
+/// is a letter, `_`, `:` or non-ASCII (`ct_start_symbol`), then letters, digits, `_ : - .` or
+/// non-ASCII (`ct_symbol`). quick-xml does not check names, and a name such as `@x` would collide
+/// with the `@` prefix under which the model keeps `<layer>` attributes (`LAYER_ATTR_PREFIX`).
+fn is_xml_name(name: &[u8]) -> bool {
+    let start = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80;
+    let rest = |b: u8| start(b) || b.is_ascii_digit() || b == b'-' || b == b'.';
+    name.first().is_some_and(|&b| start(b)) && name.iter().all(|&b| rest(b))
+}
+
 fn start_element(e: &BytesStart<'_>, pos: u64, path: &Path, limits: &Limits) -> Result<El, IrError> {
     let name = utf8(e.name().as_ref(), path, pos, "an element name")?.to_string();
+    if !is_xml_name(name.as_bytes()) {
+        return Err(xml_err(path, pos, format!("<{}> is not a valid XML element name", truncate(&name))));
+    }
     let mut attrs: Vec<(String, String)> = Vec::new();
     // quick-xml's own duplicate check compares each key with every earlier one (quadratic in the
     // attributes of an element: 4,096 attributes cost 8 million comparisons); a set is linear.
@@ -143,6 +156,13 @@ fn start_element(e: &BytesStart<'_>, pos: u64, path: &Path, limits: &Limits) -> 
             ));
         }
         let key = utf8(a.key.as_ref(), path, pos, "an attribute name")?.to_string();
+        if !is_xml_name(key.as_bytes()) {
+            return Err(xml_err(
+                path,
+                pos,
+                format!("in <{name}>: `{}` is not a valid XML attribute name", truncate(&key)),
+            ));
+        }
         if !keys.insert(a.key.into_inner()) {
             return Err(xml_err(
                 path,
@@ -843,6 +863,16 @@ mod tests {
         assert_eq!(split_names("a\\,b,c"), Some(vec!["a,b".to_string(), "c".to_string()]));
         assert_eq!(split_names(""), Some(vec![]));
         assert_eq!(split_names("a,,b"), None);
+    }
+
+    #[test]
+    fn xml_names_follow_pugixml() {
+        for ok in ["net", "from-layer", "_x", "a:b", "x.1", "\u{e9}t\u{e9}"] {
+            assert!(is_xml_name(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["", "@auto_broadcast", "1a", "-a", "a b", "a=b", "a\"b"] {
+            assert!(!is_xml_name(bad.as_bytes()), "{bad}");
+        }
     }
 
     #[test]
