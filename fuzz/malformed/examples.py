@@ -41,6 +41,8 @@ IR = [
     ("entity", "undefined entity", "`name=\"a&bogus;\"`", w('name="add"', 'name="a&bogus;"'), BIN),
     ("dupattr", "attribute written twice", "`<data auto_broadcast=\"numpy\" auto_broadcast=\"none\" />`",
      w('<data auto_broadcast="numpy" />', '<data auto_broadcast="numpy" auto_broadcast="none" />'), BIN),
+    ("badname", "attribute name that is not an XML name", "`<data @x=\"1\" ...>`",
+     w('<data auto_broadcast="numpy" />', '<data @x="1" auto_broadcast="numpy" />'), BIN),
     ("notir", "XML that is not an IR", "root element `<html>`", "<html><body/></html>\n", BIN),
     ("noversion", "`<net>` without `version`", "`<net name=\"tiny\">`", w('<net name="tiny" version="11">', '<net name="tiny">'), BIN),
     ("version7", "unsupported IR version", "`<net version=\"7\">`", w('version="11">', 'version="7">'), BIN),
