@@ -372,7 +372,11 @@ impl MatMulExec {
                 }
             }
         } else {
-            let rows_per = 12usize;
+            // Few, tall tasks: a task walks its column blocks once and reuses each packed B
+            // panel (e.g. 24 KB for K = 384) from L1 across all its row tiles; only as many tasks
+            // per batch as the threads need (≥ 2 per thread overall), rows a multiple of 6.
+            let per_batch = (threads.max(1) * 2).div_ceil(nbo.max(1)).max(1);
+            let rows_per = m.div_ceil(per_batch).div_ceil(6).max(1) * 6;
             for (bi, mat) in out.chunks_mut((m * n).max(1)).enumerate() {
                 for (ti, chunk) in mat.chunks_mut((rows_per * n).max(1)).enumerate() {
                     let r = chunk.len() / n.max(1);
