@@ -67,6 +67,7 @@ fn budgeted_campaign_passes_and_covers_every_category() {
         "tail:reshape",
         "tail:avgpool",
         "tail:maxpool",
+        "tail:maxpool8",
         // The levels set of issue 6 on activations and weights.
         "levels:act:2",
         "levels:act:16",

@@ -15,10 +15,9 @@ fn config() -> OracleConfig {
     }
 }
 
-/// A 1×1 convolution whose activation FakeQuantize has `levels` levels.
-fn case_with_act_levels(levels: u32) -> gen::GenCase {
-    let act_levels = ACT_LEVELS.iter().position(|&l| l == levels).expect("a levels choice");
-    let spec = CaseSpec {
+/// A 1×1 convolution over a 3×3 input, 4 channels, 256 activation levels, no tail.
+fn base_spec() -> CaseSpec {
+    CaseSpec {
         regime: Regime::Exact,
         main: MainOp::Conv,
         form: Form::CompressedFq,
@@ -31,7 +30,7 @@ fn case_with_act_levels(levels: u32) -> gen::GenCase {
         stride: 1,
         pad: 0,
         transpose_b: false,
-        act_levels,
+        act_levels: 0,
         weight_levels: 0,
         weight_il_per_channel: false,
         bias: false,
@@ -39,8 +38,13 @@ fn case_with_act_levels(levels: u32) -> gen::GenCase {
         tail: Tail::None,
         range_shape: [0; 4],
         seed: 3,
-    };
-    gen::build(&spec).expect("builds")
+    }
+}
+
+/// [`base_spec`] whose activation FakeQuantize has `levels` levels.
+fn case_with_act_levels(levels: u32) -> gen::GenCase {
+    let act_levels = ACT_LEVELS.iter().position(|&l| l == levels).expect("a levels choice");
+    gen::build(&CaseSpec { act_levels, ..base_spec() }).expect("builds")
 }
 
 #[test]
@@ -71,4 +75,19 @@ fn the_fallback_oracle_fails_on_a_wrong_expectation() {
         assert!(f.confirmed());
         assert!(f.message.contains("expected"), "{}", f.message);
     }
+}
+
+/// The MaxPool-8 tail (values and indices, OpenVINO's max-pool-8 spec) builds as an opset8 node
+/// with an i64 second output, and the optimized engine agrees with the reference on it.
+#[test]
+fn a_maxpool_8_tail_has_two_outputs_and_passes() {
+    let case = gen::build(&CaseSpec { tail: Tail::MaxPool8, ..base_spec() }).expect("builds");
+    let pool = case.model.nodes().iter().find(|n| n.op_type == "MaxPool").expect("a MaxPool");
+    assert_eq!(pool.version, "opset8");
+    assert_eq!(pool.outputs.len(), 2);
+    assert_eq!(pool.outputs[1].precision.as_deref(), Some("I64"));
+    assert!(case.categories.contains(&"tail:maxpool8".to_string()), "{:?}", case.categories);
+    let o = oracle::run(&case, &config(), 0);
+    assert!(o.ran.contains(&"vs-reference-int8"));
+    assert!(o.failures.is_empty(), "{:?}", o.failures);
 }

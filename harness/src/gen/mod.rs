@@ -96,8 +96,10 @@ pub enum Tail {
     None,
     /// A requantizing FakeQuantize.
     FakeQuantize,
-    /// MaxPool 2×2 stride 1.
+    /// MaxPool-1 2×2 stride 1 (one output).
     MaxPool,
+    /// MaxPool-8 2×2 stride 1, dilations 1: values and i64 indices (the Result reads the values).
+    MaxPool8,
     /// AvgPool 2×2 stride 1, padding excluded.
     AvgPool,
     /// Concat of the block output with itself along the channels.
@@ -177,6 +179,7 @@ pub fn case_spec() -> impl Strategy<Value = CaseSpec> {
             Tail::Concat,
             Tail::AddBranch,
             Tail::MaxPool,
+            Tail::MaxPool8,
             Tail::AvgPool,
             Tail::SecondBlock,
         ]),
@@ -716,6 +719,8 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
     let conv = matches!(spec.main, MainOp::Conv | MainOp::Depthwise);
     // The tail actually built (a pooling that does not fit is dropped): what the tally counts.
     let mut tail = spec.tail;
+    // The MaxPool-8 node: the builder writes opset1 and f32 ports; fixed up after `finish`.
+    let mut maxpool8 = None;
     match spec.tail {
         Tail::None => {}
         Tail::FakeQuantize => {
@@ -744,7 +749,7 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
             );
             c.descr.push(format!("fq-tail ranges{:?}", spec.range_shape));
         }
-        Tail::MaxPool | Tail::AvgPool if conv && shape[2] >= 2 && shape[3] >= 2 => {
+        Tail::MaxPool | Tail::MaxPool8 | Tail::AvgPool if conv && shape[2] >= 2 && shape[3] >= 2 => {
             let os = vec![shape[0], shape[1], shape[2] - 1, shape[3] - 1];
             let mut attrs = vec![
                 ("strides", "1,1".to_string()),
@@ -753,13 +758,26 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
                 ("kernel", "2,2".to_string()),
                 ("rounding_type", "floor".to_string()),
             ];
-            let op = if spec.tail == Tail::MaxPool { "MaxPool" } else { "AvgPool" };
+            let op = if spec.tail == Tail::AvgPool { "AvgPool" } else { "MaxPool" };
             if op == "AvgPool" {
                 attrs.push(("exclude-pad", "true".to_string()));
             }
-            last = c.b.op(op, &attrs, &[(last, 0)], std::slice::from_ref(&os));
+            let outs = if spec.tail == Tail::MaxPool8 {
+                attrs.extend([
+                    ("dilations", "1,1".to_string()),
+                    ("axis", "0".to_string()),
+                    ("index_element_type", "i64".to_string()),
+                ]);
+                vec![os.clone(), os.clone()]
+            } else {
+                vec![os.clone()]
+            };
+            last = c.b.op(op, &attrs, &[(last, 0)], &outs);
+            if spec.tail == Tail::MaxPool8 {
+                maxpool8 = Some(last);
+            }
             shape = os;
-            c.descr.push(op.to_lowercase());
+            c.descr.push(if spec.tail == Tail::MaxPool8 { "maxpool-8".into() } else { op.to_lowercase() });
         }
         Tail::Concat => {
             let mut os = shape.clone();
@@ -845,7 +863,17 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
     }
     let _ = shape;
     c.b.result(last);
-    let model = c.b.finish("fuzz").map_err(|e| format!("generator built an invalid model: {e}"))?;
+    let mut model = c.b.finish("fuzz").map_err(|e| format!("generator built an invalid model: {e}"))?;
+    if let Some(k) = maxpool8 {
+        let mut parts = model.into_parts();
+        if let Some(n) = parts.nodes.get_mut(k) {
+            n.version = "opset8".into();
+            if let Some(p) = n.outputs.get_mut(1) {
+                p.precision = Some(ElementType::I64.port_precision().to_string());
+            }
+        }
+        model = Model::from_parts(parts).map_err(|e| format!("generator built an invalid MaxPool-8: {e}"))?;
+    }
     let regime = spec.regime;
     let op = match spec.main {
         MainOp::Conv => "conv",
