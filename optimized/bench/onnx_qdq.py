@@ -32,7 +32,7 @@ def _const(node):
 
 
 def read_ir(xml_path):
-    """The IR as a list of (type, name, attrs, input node names, payload) plus the OV model."""
+    """The IR read by OpenVINO (an `openvino.Model`), walked op by op below."""
     import openvino as ov
 
     return ov.Core().read_model(xml_path)
