@@ -243,6 +243,11 @@ pub struct Localized {
 
 /// Finds the first unit (topological order) on which `compare` says the engine diverges when
 /// re-anchored on the reference INT8 run's values. `scratch` holds the sub-IR files.
+///
+/// When every unit agrees alone, a second pass compares windows of two units, each unit merged
+/// with the unit producing its first input: a bug that needs two ops planned together (a layout
+/// kept between them, a fused pair) shows there. When those agree too the error says so, with the
+/// units that could not be re-anchored (the difference then builds up across units).
 pub fn localize(
     model: &Model,
     inputs: &[Tensor],
@@ -253,16 +258,37 @@ pub fn localize(
     let run = reference::run(model, inputs, &opts).map_err(|e| format!("reference INT8 run: {e}"))?;
     let values = run.values.unwrap_or_default();
     std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-    for (k, unit) in units(model).into_iter().enumerate() {
+    let all = units(model);
+    let mut skipped = Vec::new();
+    let mut compared = 0usize;
+    // Windows: every unit alone, then every unit with the unit that produces its first input.
+    let mut windows: Vec<Unit> = all.clone();
+    for u in &all {
+        let first_feed = u.nodes.iter().find_map(|&n| {
+            model.sources_of(n).iter().map(|&(s, _)| s).find(|s| !u.nodes.contains(s) && !model.node(*s).is_const())
+        });
+        let Some(p) = first_feed.and_then(|s| all.iter().find(|v| v.output == s)) else { continue };
+        let mut nodes: Vec<usize> = p.nodes.iter().chain(&u.nodes).copied().collect();
+        let pos: HashMap<usize, usize> = model.topo_order().iter().enumerate().map(|(k, &n)| (n, k)).collect();
+        nodes.sort_by_key(|n| pos.get(n).copied().unwrap_or(usize::MAX));
+        nodes.dedup();
+        windows.push(Unit { nodes, output: u.output, main: u.main, kind: "pair of units" });
+    }
+    for (k, unit) in windows.into_iter().enumerate() {
         let (sub, feeds) = match extract(model, &unit, &values) {
             Ok(x) => x,
-            Err(_) => continue, // a unit fed by a value the reference did not keep: skip it
+            Err(e) => {
+                // A unit fed by a value the reference did not keep: it cannot be re-anchored.
+                skipped.push(format!("{} {}: {e}", model.node(unit.main).op_type, model.node(unit.main).name));
+                continue;
+            }
         };
         let path = scratch.join(format!("unit{k}.xml"));
         conform_ir::write_model(&sub, &path).map_err(|e| e.to_string())?;
         // The engines read the written file: compare on what was read back, so the sub-IR that is
         // kept is exactly what diverged.
         let sub = conform_ir::read_model(&path).map_err(|e| e.to_string())?;
+        compared += 1;
         if let Some((classification, detail)) = compare(ModelRef { model: &sub, path: &path }, &feeds)? {
             let main = model.node(unit.main);
             return Ok(Some(Localized {
@@ -272,12 +298,20 @@ pub fn localize(
                 detail,
                 model: sub,
                 inputs: feeds,
-                compared: k + 1,
+                compared,
                 unit,
             }));
         }
     }
-    Ok(None)
+    Err(format!(
+        "every unit agrees when re-anchored, alone and in pairs ({} units, {compared} sub-IRs{})",
+        all.len(),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not re-anchorable: {}", skipped.len(), skipped.join("; "))
+        }
+    ))
 }
 
 /// Writes a localized divergence as a regression case folder `<out>/<id>/` (CONTRACT.md layout:
@@ -340,8 +374,10 @@ pub fn optimized_vs_reference(
 ) -> impl FnMut(ModelRef<'_>, &[Tensor]) -> Result<Option<(String, String)>, String> {
     let isa = isa.to_string();
     move |m: ModelRef<'_>, feeds: &[Tensor]| {
+        // The configuration `check` builds (all threads), so each unit runs the kernels the whole
+        // model ran.
         let eng =
-            crate::engine::OptimizedEngine { isa: isa.clone(), threads: Some(1), zero_point: ZeroPointPolicy::Exact };
+            crate::engine::OptimizedEngine { isa: isa.clone(), threads: None, zero_point: ZeroPointPolicy::Exact };
         let opts = RunOptions { mode: Mode::Int8(ZeroPointPolicy::Exact), max_memory: None, keep_values: false };
         let Ok(want) = reference::run(m.model, feeds, &opts) else { return Ok(None) };
         let Ok(plan) = eng.compile(m.model) else { return Ok(None) };

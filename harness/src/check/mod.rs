@@ -401,8 +401,8 @@ fn localize_failure(
             ),
             Err(e) => format!("localized at {} {}, but writing the case failed: {e}", loc.op_type, loc.node),
         },
-        Ok(None) => "localize: every unit agrees when re-anchored (the difference builds up across units)".into(),
-        Err(e) => format!("localize failed: {e}"),
+        Ok(None) => "localize: no diverging unit".into(),
+        Err(e) => format!("localize: {e}"),
     };
     k.detail = format!("{}; {note}", k.detail);
 }
