@@ -34,8 +34,11 @@ pub struct Diff {
     pub max_abs: f64,
     /// Largest ulp distance.
     pub max_ulp: u64,
-    /// Elements of `expected` that are 0 or equal to its minimum or maximum, a fraction in [0, 1]:
-    /// outputs clamped to a range bound or zeroed carry little evidence.
+    /// Elements of `expected` that are 0, or equal to its minimum or maximum when that extreme is
+    /// shared by two or more elements (a bound that values were clamped to), a fraction in [0, 1]:
+    /// outputs clamped to a range bound or zeroed carry little evidence. A lone extreme is just
+    /// the largest (smallest) value, not a clamp: counting it would call every output of three
+    /// distinct values degenerate.
     pub degenerate_fraction: f64,
 }
 
@@ -65,7 +68,10 @@ pub fn diff(actual: &[f32], expected: &[f32]) -> Option<Diff> {
     let finite = expected.iter().copied().filter(|x| x.is_finite());
     let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), x| (l.min(x), h.max(x)));
     if !expected.is_empty() {
-        let degenerate = expected.iter().filter(|&&x| x == 0.0 || x == lo || x == hi).count();
+        let count = |v: f32| expected.iter().filter(|&&x| x == v).count();
+        let (lo_clamped, hi_clamped) = (count(lo) >= 2, count(hi) >= 2);
+        let degenerate =
+            expected.iter().filter(|&&x| x == 0.0 || (lo_clamped && x == lo) || (hi_clamped && x == hi)).count();
         d.degenerate_fraction = degenerate as f64 / expected.len() as f64;
     }
     Some(d)
@@ -98,8 +104,13 @@ mod tests {
         assert_eq!(d.differing, 1);
         assert_eq!(d.max_ulp, 1);
         assert_eq!(d.max_abs, f32::EPSILON as f64);
-        // 0.0 is zero and the minimum, 2.0 the maximum: 2 of 4.
-        assert_eq!(d.degenerate_fraction, 0.5);
+        // 0.0 is zero; 2.0 is the maximum but alone, so not a clamp: 1 of 4.
+        assert_eq!(d.degenerate_fraction, 0.25);
+        // Three elements on the shared maximum 3.0 (clamped) and one other value: 3 of 4.
+        let clamped = diff(&[3.0, 3.0, 1.0, 3.0], &[3.0, 3.0, 1.0, 3.0]).expect("same length");
+        assert_eq!(clamped.degenerate_fraction, 0.75);
+        // Three distinct non-zero values: nothing degenerate.
+        assert_eq!(diff(&[-1.0, 0.5, 2.0], &[-1.0, 0.5, 2.0]).map(|d| d.degenerate_fraction), Some(0.0));
         assert!(diff(&a[..2], &e).is_none());
         assert!(diff(&[f32::NAN], &[f32::NAN]).is_some_and(|d| d.bit_exact()));
         assert!(diff(&[f32::INFINITY], &[1.0]).is_some_and(|d| d.max_abs.is_infinite()));
