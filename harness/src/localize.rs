@@ -401,14 +401,20 @@ pub fn optimized_vs_reference(
 }
 
 /// A comparator for an external engine (`cpu-vs-reference`, classified): diverges when the check
-/// fails with a confirmed label.
+/// fails with a confirmed label. A sub-IR the plugin refuses (`engine-error`) counts only when the
+/// whole model failed that way (`engine_errors`): cutting a model can give a plugin graphs it
+/// never compiles otherwise (a Parameter where it expects a constant), which is not the mismatch
+/// being localized.
 pub fn external_vs_reference<'a>(
     engine: &'a mut dyn crate::engine::Engine,
+    engine_errors: bool,
 ) -> impl FnMut(ModelRef<'_>, &[Tensor]) -> Result<Option<(String, String)>, String> + 'a {
     move |m: ModelRef<'_>, feeds: &[Tensor]| {
         let r = crate::check::external::check(engine, m, feeds, None);
+        let label = r.classification.as_deref();
         let confirmed = r.status == crate::check::result::Status::Failed
-            && r.classification.as_deref() != Some(Label::ImplementationDefinedInput.as_str());
+            && label != Some(Label::ImplementationDefinedInput.as_str())
+            && (engine_errors || label != Some("engine-error"));
         Ok(confirmed.then(|| (r.classification.unwrap_or_default(), r.detail)))
     }
 }

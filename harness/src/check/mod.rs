@@ -384,7 +384,8 @@ fn localize_failure(
         let idx = config.specs.iter().position(|s| s.to_string() == actual);
         let Some(adapter) = idx.and_then(|i| config.external.get(i).cloned().flatten()) else { return };
         let Ok(mut engine) = adapter.lock() else { return };
-        let mut cmp = crate::localize::external_vs_reference(&mut *engine);
+        let engine_errors = k.classification.as_deref() == Some("engine-error");
+        let mut cmp = crate::localize::external_vs_reference(&mut *engine, engine_errors);
         crate::localize::localize(model, inputs, &scratch, &mut cmp)
     };
     let _ = std::fs::remove_dir_all(&scratch);
