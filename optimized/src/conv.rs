@@ -958,3 +958,92 @@ struct Geo {
     img: usize,
     stride: [usize; 3],
 }
+
+#[cfg(test)]
+mod tests {
+    //! Shapes the block property tests do not generate (batch 2, 1-D and 3-D, a flat pointwise
+    //! conv with depth, depthwise 1-D): every usable ISA (row kernel, VNNI depthwise) must give the
+    //! bits of the scalar variant, whose kernels `tests/blocks.rs` and `tests/corpus.rs` check
+    //! against the reference INT8 mode.
+    use crate::modelgen::{Builder, Rng};
+    use crate::plan::{compile, PlanOptions};
+    use conform_ir::Tensor;
+
+    fn conv_model(
+        x: &[usize],
+        w: &[usize],
+        grouped: bool,
+        stride: &[usize],
+        pad: &[usize],
+        out: &[usize],
+        rng: &mut Rng,
+    ) -> conform_ir::Model {
+        let mut b = Builder::new();
+        let p = b.param(x);
+        let f = b.fq(p, x, 256, [0.0, 2.55, 0.0, 2.55]);
+        let n: usize = w.iter().product();
+        let q: Vec<i8> = (0..n).map(|_| rng.int(-127, 127) as i8).collect();
+        let nch = if grouped { w[0] * w[1] } else { w[0] };
+        let mut sshape = vec![1usize; w.len()];
+        sshape[0] = w[0];
+        if grouped {
+            sshape[1] = w[1];
+        }
+        let scales: Vec<f32> = (0..nch).map(|_| 0.001 + rng.unit() * 0.01).collect();
+        let wn = b.dq_weights(w, &q, &sshape, &scales, None);
+        let list = |v: &[usize]| v.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+        let ones = vec![1usize; stride.len()];
+        let attrs = [
+            ("strides", list(stride)),
+            ("dilations", list(&ones)),
+            ("pads_begin", list(pad)),
+            ("pads_end", list(pad)),
+            ("auto_pad", "explicit".to_string()),
+        ];
+        let op = if grouped { "GroupConvolution" } else { "Convolution" };
+        let c = b.op(op, &attrs, &[(f, 0), (wn, 0)], &[out.to_vec()]);
+        b.result(c);
+        b.finish("t").expect("valid model")
+    }
+
+    #[test]
+    fn every_isa_gives_the_scalar_bits_on_batched_1d_3d_and_flat_convolutions() {
+        let mut rng = Rng::new(0xC0DE);
+        #[allow(clippy::type_complexity)]
+        let cases: Vec<(Vec<usize>, Vec<usize>, bool, Vec<usize>, Vec<usize>, Vec<usize>)> = vec![
+            // batch 2, 2-D, stride 2 (row kernel with column phases)
+            (vec![2, 3, 9, 11], vec![5, 3, 3, 3], false, vec![2, 2], vec![1, 1], vec![2, 5, 5, 6]),
+            // 1-D
+            (vec![2, 5, 17], vec![9, 5, 3], false, vec![1], vec![1], vec![2, 9, 17]),
+            // 3-D pointwise (flat planes, depth kept)
+            (vec![1, 6, 3, 4, 5], vec![10, 6, 1, 1, 1], false, vec![1, 1, 1], vec![0, 0, 0], vec![1, 10, 3, 4, 5]),
+            // 3-D 3×3×3, padded
+            (vec![2, 4, 4, 5, 6], vec![7, 4, 3, 3, 3], false, vec![1, 1, 1], vec![1, 1, 1], vec![2, 7, 4, 5, 6]),
+            // depthwise 1-D and 2-D stride 2, batch 2
+            (vec![2, 6, 21], vec![6, 1, 1, 3], true, vec![1], vec![1], vec![2, 6, 21]),
+            (vec![2, 5, 9, 35], vec![5, 1, 1, 3, 3], true, vec![2, 2], vec![1, 1], vec![2, 5, 5, 18]),
+        ];
+        for (x, w, grouped, stride, pad, out) in cases {
+            let model = conv_model(&x, &w, grouped, &stride, &pad, &out, &mut rng);
+            let len: usize = x.iter().product();
+            let input = Tensor::from_f32(x.clone(), (0..len).map(|_| rng.unit() * 2.6).collect()).expect("shape");
+            let run = |isa: &str, threads: usize| {
+                let opts = PlanOptions { isa: Some(isa.into()), threads: Some(threads), ..PlanOptions::default() };
+                let plan = compile(&model, &opts).expect("compiles");
+                // The convolution must run as an INT8 block (not the fp32 fallback).
+                let int8 =
+                    plan.report().iter().any(|r| r.kernel.contains("conv_u8s8s32") || r.kernel.contains("dwconv"));
+                assert!(int8, "{isa}: no INT8 convolution block in {:?}", plan.report());
+                let o = plan.run(std::slice::from_ref(&input)).expect("runs");
+                o.outputs[0].as_f32().expect("f32").iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+            };
+            let want = run("scalar", 1);
+            assert_eq!(want.len(), out.iter().product::<usize>());
+            for isa in crate::isa::detected().unwrap_or_default() {
+                for threads in [1, 2, 3] {
+                    assert_eq!(run(isa.name(), threads), want, "{isa} threads {threads} x {x:?} w {w:?}");
+                }
+            }
+        }
+    }
+}
