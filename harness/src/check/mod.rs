@@ -2,6 +2,12 @@
 //! the verdict table, writes the JSON and JUnit reports, and decides the exit status
 //! (0 all good; 1 an unaccepted FAILED check, a stale accepted finding, or nothing PASSED;
 //! 2 bad input or a missing engine that was asked for).
+//!
+//! `openvino-cpu` is checked bit for bit against recorded outputs (`vs-recorded-cpu`) on corpus
+//! cases OpenVINO recorded, and against the reference with every difference classified
+//! (`cpu-vs-reference`, [`external`]) on the others. With `--localize` a FAILED engine check is
+//! localized to its first diverging unit ([`crate::localize`]) and written as a regression case.
+//! `conform fuzz --engine openvino-cpu` is [`campaign`].
 
 pub mod accepted;
 pub mod campaign;
