@@ -328,8 +328,23 @@ pub fn esc_attr(v: &str) -> String {
     s
 }
 
+/// Escapes text content as pugixml does (`ctx_special_pcdata`): `& < >` as entities, control
+/// characters other than tab, LF and CR as character references. Raw control characters are not
+/// XML, and the reader refuses them; a text read from `&#11;` must be written back so.
 fn esc_text(v: &str) -> String {
-    v.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                let _ = write!(s, "&#{};", c as u32);
+            }
+            c => s.push(c),
+        }
+    }
+    s
 }
 
 /// The first difference between two models that read → write → read must preserve: name, layers
