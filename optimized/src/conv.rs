@@ -744,7 +744,8 @@ impl ConvExec {
         let res: Result<(), KernelError> = out
             .par_chunks_mut(p_total.max(1))
             .enumerate()
-            .map(|(plane, dst)| {
+            // One expansion buffer per worker, reused across its planes (every byte is rewritten).
+            .map_init(Vec::new, |e: &mut Vec<u8>, (plane, dst)| {
                 let ch = plane % c;
                 let src = &qx[plane * sp_in..(plane + 1) * sp_in];
                 // Rows padded with V·stride slack columns for the kernel's last 16-wide chunk.
@@ -758,7 +759,7 @@ impl ConvExec {
                     }
                 }
                 if depthwise::has_dp_row(self.isa) {
-                    return self.planar_dp_plane(&padded, pw, ch, dp, outd, dst);
+                    return self.planar_dp_plane(&padded, pw, ch, dp, outd, dst, e);
                 }
                 let w: Vec<i32> = (0..ntaps).map(|t| self.dw[t * c + ch] as i32).collect();
                 let mut acc = vec![0i32; outd[2].div_ceil(depthwise::V) * depthwise::V];
@@ -815,6 +816,7 @@ impl ConvExec {
         dp: &[usize; 3],
         outd: &[usize; 3],
         dst: &mut [f32],
+        e: &mut Vec<u8>,
     ) -> Result<(), KernelError> {
         let c = self.groups;
         let (sw, dw) = (self.stride[2], self.dil[2]);
@@ -824,7 +826,9 @@ impl ConvExec {
         let nrows = dp[0] * dp[1];
         // E[row][g][x][j] = padded[row][x·sw + k_j·dw] with k_j = 4g + j (clamped to the last
         // tap past the kernel width: its weight byte is 0, any in-bounds value works).
-        let mut e = vec![0u8; nrows * ngk * wa * 4];
+        // Every byte of `e` is rewritten below, so a reused buffer needs no clearing.
+        e.resize(nrows * ngk * wa * 4, 0);
+        e.truncate(nrows * ngk * wa * 4);
         for (ri, erow) in e.chunks_exact_mut((ngk * wa * 4).max(1)).enumerate() {
             let prow = &padded[ri * pw..(ri + 1) * pw];
             for (g, eg) in erow.chunks_exact_mut(wa * 4).enumerate() {
