@@ -271,16 +271,21 @@ pub fn signature(descriptor: &str) -> String {
         .join(" ")
 }
 
-/// The line of a plugin error that names where it failed (`Check '…' failed at file:line`, or
-/// the innermost `Exception from file:line`), which carries no node names.
+/// Where a plugin error failed, without node or constant names (they differ from case to case):
+/// the `Check '…' failed at FILE:LINE` part when there is one, else the innermost
+/// `Exception from FILE:LINE`.
 pub fn error_signature(detail: &str) -> String {
-    detail
-        .lines()
-        .rev()
-        .find(|l| l.contains("Check '") || l.contains("Exception from src/"))
-        .unwrap_or(detail)
-        .trim()
-        .to_string()
+    if let Some(i) = detail.rfind("Check '") {
+        let rest = &detail[i..];
+        let end = rest.find(" failed at ").and_then(|j| {
+            let tail = &rest[j + " failed at ".len()..];
+            // FILE:LINE ends at the first character that is neither part of a path nor a digit.
+            let k = tail.find(|c: char| c.is_whitespace() || c == '\n').unwrap_or(tail.len());
+            Some(j + " failed at ".len() + k)
+        });
+        return rest[..end.unwrap_or(rest.len())].trim_end_matches(':').to_string();
+    }
+    detail.lines().rev().find(|l| l.contains("Exception from src/")).unwrap_or(detail).trim().to_string()
 }
 
 /// Runs a campaign against an external engine.
@@ -532,4 +537,23 @@ fn write_json(
     });
     let text = serde_json::to_string_pretty(&v).map_err(|e| CliError::Usage(e.to_string()))?;
     crate::cli::write_out(path, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_signature;
+
+    #[test]
+    fn error_signatures_drop_node_names() {
+        // Two plugin messages of the same failure on different cases (constant names differ).
+        let a = "RuntimeError: Exception from src/inference/src/cpp/core.cpp:117:\n[FakeQuantizeDecomposition] END: node: opset1::FakeQuantize FakeQuantize_5 (opset1::Constant Constant_16819189[0]:f32[1,1]) CALLBACK HAS THROWN: Check 'CommonFakeQuantizeDecomposition::is_supported_fq(fake_quantize_node)' failed at src/common/snippets/src/pass/fq_decomposition.cpp:70:\n";
+        let b = a.replace("Constant_16819189", "Constant_60148058").replace("FakeQuantize_5", "FakeQuantize_9");
+        assert_eq!(error_signature(a), error_signature(&b));
+        assert_eq!(
+            error_signature(a),
+            "Check 'CommonFakeQuantizeDecomposition::is_supported_fq(fake_quantize_node)' failed at src/common/snippets/src/pass/fq_decomposition.cpp:70"
+        );
+        let c = "RuntimeError: Exception from src/inference/src/cpp/core.cpp:117:\nException from src/common/snippets/src/utils/utils.cpp:71:\nLayout rank can't be larger than tensor rank\n";
+        assert_eq!(error_signature(c), "Exception from src/common/snippets/src/utils/utils.cpp:71:");
+    }
 }
