@@ -277,11 +277,10 @@ pub fn signature(descriptor: &str) -> String {
 pub fn error_signature(detail: &str) -> String {
     if let Some(i) = detail.rfind("Check '") {
         let rest = &detail[i..];
-        let end = rest.find(" failed at ").and_then(|j| {
+        let end = rest.find(" failed at ").map(|j| {
             let tail = &rest[j + " failed at ".len()..];
-            // FILE:LINE ends at the first character that is neither part of a path nor a digit.
-            let k = tail.find(|c: char| c.is_whitespace() || c == '\n').unwrap_or(tail.len());
-            Some(j + " failed at ".len() + k)
+            // FILE:LINE ends at the first whitespace.
+            j + " failed at ".len() + tail.find(char::is_whitespace).unwrap_or(tail.len())
         });
         return rest[..end.unwrap_or(rest.len())].trim_end_matches(':').to_string();
     }
