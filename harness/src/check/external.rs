@@ -73,14 +73,14 @@ fn cpu_level(x: f32, il: f32, ih: f32, levels: u64) -> f32 {
 
 /// Inputs in which elements of a Parameter that feeds a FakeQuantize directly and lie in the
 /// SPEC §1.4 window of a rounding midpoint (`flip_allowed` with `B_x = 0`: only `ε_t`, a few ulp)
-/// are moved to the centre of the neighbouring level, so that the reference selects it: with
-/// `all = false` only those the CPU plugin's formula ([`cpu_level`]) rounds the other way, with
-/// `all = true` every one of them (the plugin's exact f32 steps are not documented; SPEC §1.4 lets
-/// either level be selected inside the window). `None` when no element moves. A plugin that agrees
+/// are moved to the centre of the neighbouring level, so that the reference selects it: which of
+/// them is the [`Anchor`] (the plugin's exact f32 steps are not documented; SPEC §1.4 lets either
+/// level be selected inside the window). `None` when no element moves. A plugin that agrees
 /// with the reference on such inputs differs only by permitted flips at its input FakeQuantize.
-pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor], all: bool) -> Option<Vec<Tensor>> {
+pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor], anchor: Anchor) -> Option<Vec<Tensor>> {
     let mut out = inputs.to_vec();
     let mut moved = false;
+    let mut index = 0usize;
     for (k, &p) in model.parameters().iter().enumerate() {
         let Some(t) = inputs.get(k) else { continue };
         let mut v = t.to_f32_vec();
@@ -101,14 +101,18 @@ pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor], all: bool) -> Optio
                 }
                 let t = reference::fq::pre_round(*x, l, h, levels);
                 let ours = t.round_ties_even();
-                let cpu = if all {
-                    if t >= ours {
-                        ours + 1.0
-                    } else {
-                        ours - 1.0
+                let other = if t >= ours { ours + 1.0 } else { ours - 1.0 };
+                let cpu = match anchor {
+                    Anchor::CpuFormula => cpu_level(*x, l, h, levels),
+                    Anchor::All => other,
+                    Anchor::One(j) => {
+                        index += 1;
+                        if index - 1 == j {
+                            other
+                        } else {
+                            ours
+                        }
                     }
-                } else {
-                    cpu_level(*x, l, h, levels)
                 };
                 if cpu != ours && (cpu - ours).abs() == 1.0 && cpu >= 0.0 && cpu <= (levels - 1) as f32 {
                     *x = l + cpu / (levels - 1) as f32 * (h - l);
@@ -123,11 +127,33 @@ pub fn tie_anchored_inputs(model: &Model, inputs: &[Tensor], all: bool) -> Optio
     moved.then_some(out)
 }
 
+/// Which midpoint inputs [`tie_anchored_inputs`] moves to the other level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    /// Those the CPU plugin's formula ([`cpu_level`]) rounds the other way.
+    CpuFormula,
+    /// All of them.
+    All,
+    /// Only the `j`-th (in Parameter and element order).
+    One(usize),
+}
+
+/// At most this many midpoint inputs are tried one at a time (each costs three reference runs).
+const MAX_SINGLE_ANCHORS: usize = 8;
+
 /// Runs the reference in INT8 (both policies) and FP32 with kept values.
 pub fn expectations(model: &Model, inputs: &[Tensor], max_memory: Option<u64>) -> Result<Expectations, EngineError> {
-    let tie_anchored = [false, true]
-        .iter()
-        .filter_map(|&all| tie_anchored_inputs(model, inputs, all))
+    // The plugin may round each midpoint input either way (SPEC §1.4): as its formula says, all
+    // the other way, or (for a few of them) any one the other way.
+    let mut anchors = vec![Anchor::CpuFormula, Anchor::All];
+    let count =
+        (0..=MAX_SINGLE_ANCHORS).take_while(|&j| tie_anchored_inputs(model, inputs, Anchor::One(j)).is_some()).count();
+    if count > 1 && count <= MAX_SINGLE_ANCHORS {
+        anchors.extend((0..count).map(Anchor::One));
+    }
+    let tie_anchored = anchors
+        .into_iter()
+        .filter_map(|a| tie_anchored_inputs(model, inputs, a))
         .filter_map(|alt| expectations_plain(model, &alt, max_memory).ok())
         .collect();
     let mut x = expectations_plain(model, inputs, max_memory)?;
