@@ -19,9 +19,9 @@ use crate::kernels::depthwise::{self, PlaneRow};
 use crate::kernels::epilogue::{self, Act, Cols, Rows};
 use crate::kernels::rowconv::{self, RowW};
 use crate::kernels::{quant, KernelError};
+use crate::par;
 use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
-use rayon::prelude::*;
 
 /// Longest reduction (padded channels × taps) for which the row kernel is chosen.
 const ROW_MAX_REDUCTION: usize = 128;
@@ -324,11 +324,7 @@ impl ConvExec {
         qx.clear();
         qx.resize(xs.len(), 0);
         let chunk = 16384;
-        let any_nan = qx
-            .par_chunks_mut(chunk)
-            .zip(xs.par_chunks(chunk))
-            .map(|(d, s)| quant::quantize(self.isa, &self.act, s, d))
-            .reduce(|| false, |a, b| a || b);
+        let any_nan = par::any_zip_chunks(qx, xs, chunk, |d, s| quant::quantize(self.isa, &self.act, s, d));
         if self.depthwise && !self.border_fix {
             return self.run_planar(node, qx, any_nan, xs, n, &ind, &outd, &pb, &dp);
         }
@@ -342,7 +338,7 @@ impl ConvExec {
         let rowlen = dp[2] * cp;
         let spatial_in = ind[0] * ind[1] * ind[2];
         let (cin_g, cgp) = (self.cin_g, self.cgp);
-        buf.par_chunks_mut(rowlen.max(1)).enumerate().for_each(|(ri, row)| {
+        par::for_each_chunk(buf, rowlen, |ri, row| {
             let (ni, rem) = (ri / (dp[0] * dp[1]), ri % (dp[0] * dp[1]));
             let (zd, zy) = (rem / dp[1], rem % dp[1]);
             if zd < pb[0] || zd >= pb[0] + ind[0] || zy < pb[1] || zy >= pb[1] + ind[1] {
@@ -418,13 +414,10 @@ impl ConvExec {
             }
         }
         let geo = Geo { outd, pb, ind, dp, cp, img, stride: self.stride };
-        let res: Result<(), KernelError> = tasks
-            .into_par_iter()
-            .map(|(ni, lo, mut rows)| {
-                let hi = (lo + per).min(p_total);
-                self.task(buf, &taps, &tap_xyz, &geo, ni, lo, hi, &mut rows)
-            })
-            .collect();
+        let res: Result<(), KernelError> = par::try_for_each(tasks, |(ni, lo, mut rows)| {
+            let hi = (lo + per).min(p_total);
+            self.task(buf, &taps, &tap_xyz, &geo, ni, lo, hi, &mut rows)
+        });
         res.map_err(|e| err(e.to_string()))?;
         if any_nan {
             self.nan_pass(xs, n, &ind, &outd, &pb, &mut out);
@@ -600,7 +593,7 @@ impl ConvExec {
         let spatial_in = ind[0] * ind[1] * ind[2];
         let (cin_g, groups) = (self.cin_g, self.groups);
         // One padded input row (all phases) of one group of 4 channels per task.
-        buf[..img * n].par_chunks_mut(cs.max(1)).enumerate().for_each(|(ri, row)| {
+        par::for_each_chunk(&mut buf[..img * n], cs, |ri, row| {
             let gc = ri % ngr;
             let zy = (ri / ngr) % dp[1];
             let zd = (ri / (ngr * dp[1])) % dp[0];
@@ -710,7 +703,7 @@ impl ConvExec {
             }
             Ok(())
         };
-        let res: Result<(), KernelError> = tasks.into_par_iter().map(run_task).collect();
+        let res: Result<(), KernelError> = par::try_for_each(tasks, run_task);
         res.map_err(|e| err(e.to_string()))?;
         if any_nan {
             self.nan_pass(xs, n, &g.ind, &g.outd, &g.pb, &mut out);
@@ -741,11 +734,9 @@ impl ConvExec {
         let sp_in = ind[0] * ind[1] * ind[2];
         let ntaps = self.k[0] * self.k[1] * self.k[2];
         let mut out = vec![0f32; n * c * p_total];
-        let res: Result<(), KernelError> = out
-            .par_chunks_mut(p_total.max(1))
-            .enumerate()
-            // One expansion buffer per worker, reused across its planes (every byte is rewritten).
-            .map_init(Vec::new, |e: &mut Vec<u8>, (plane, dst)| {
+        // One expansion buffer per worker, reused across its planes (every byte is rewritten).
+        let res: Result<(), KernelError> =
+            par::try_for_each_chunk_init(&mut out, p_total, Vec::new, |e: &mut Vec<u8>, plane, dst| {
                 let ch = plane % c;
                 let src = &qx[plane * sp_in..(plane + 1) * sp_in];
                 // Rows padded with V·stride slack columns for the kernel's last 16-wide chunk.
@@ -792,8 +783,7 @@ impl ConvExec {
                     }
                 }
                 Ok(())
-            })
-            .collect();
+            });
         res.map_err(|e| err(e.to_string()))?;
         if any_nan {
             self.nan_pass(xs, n, ind, outd, pb, &mut out);

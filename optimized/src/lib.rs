@@ -17,6 +17,7 @@ pub mod matmul;
 pub mod modelgen;
 #[cfg(feature = "mutants")]
 pub mod mutants;
+pub mod par;
 pub mod pattern;
 pub mod plan;
 

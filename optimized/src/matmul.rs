@@ -13,9 +13,9 @@ use crate::isa::Isa;
 use crate::kernels::dense::{self, PackFmt, PackedW, MAX_NV};
 use crate::kernels::epilogue::{self, Act, Cols, Rows};
 use crate::kernels::{pack, quant, KernelError};
+use crate::par;
 use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
-use rayon::prelude::*;
 
 /// One task: (output batch, first row, rows, first column, columns, output slice).
 type Task<'a> = (usize, usize, usize, usize, usize, &'a mut [f32]);
@@ -201,24 +201,23 @@ impl MatMulExec {
         trans: bool,
     ) -> (Vec<u8>, Vec<i32>, Vec<bool>) {
         let mut buf = vec![0u8; nb * m * kp];
-        let mut sums = vec![0i32; nb * m];
-        let mut nans = vec![false; nb * m];
-        buf.par_chunks_mut(kp.max(1)).zip(sums.par_iter_mut()).zip(nans.par_iter_mut()).enumerate().for_each(
-            |(row, ((dst, s), nan))| {
-                let (bi, mi) = (row / m.max(1), row % m.max(1));
-                let base = bi * m * k;
-                if trans {
-                    for ki in 0..k {
-                        let v = x[base + ki * m + mi];
-                        *nan |= v.is_nan();
-                        dst[ki] = q.index(v);
-                    }
-                    *s = dst[..k].iter().map(|&v| v as i32).sum();
-                } else {
-                    (*nan, *s) = quant::quantize_sum(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
+        let mut meta = vec![(0i32, false); nb * m];
+        par::for_each_chunk2(&mut buf, kp, &mut meta, 1, |row, dst, meta| {
+            let (s, nan) = &mut meta[0];
+            let (bi, mi) = (row / m.max(1), row % m.max(1));
+            let base = bi * m * k;
+            if trans {
+                for ki in 0..k {
+                    let v = x[base + ki * m + mi];
+                    *nan |= v.is_nan();
+                    dst[ki] = q.index(v);
                 }
-            },
-        );
+                *s = dst[..k].iter().map(|&v| v as i32).sum();
+            } else {
+                (*nan, *s) = quant::quantize_sum(self.isa, q, &x[base + mi * k..base + mi * k + k], &mut dst[..k]);
+            }
+        });
+        let (sums, nans) = meta.into_iter().unzip();
         (buf, sums, nans)
     }
 
@@ -323,7 +322,7 @@ impl MatMulExec {
                     let wcol = colsum.iter().map(|&s| (s as i64 - ka as i64 * qb.z_int) as i32).collect();
                     (ConstB { w, colsum: wcol, col_add, scale: vec![self.a.scale * qb.scale; nn] }, nan_cols)
                 };
-                let v: Vec<(ConstB, Vec<bool>)> = (0..nbb).into_par_iter().map(per_batch).collect();
+                let v: Vec<(ConstB, Vec<bool>)> = par::map_range(nbb, per_batch);
                 let mut cbs = Vec::with_capacity(nbb);
                 for (cb, nc) in v {
                     cbs.push(cb);
@@ -431,7 +430,7 @@ impl MatMulExec {
             }
             Ok(())
         };
-        let res: Result<(), KernelError> = tasks.into_par_iter().map(run_task).collect();
+        let res: Result<(), KernelError> = par::try_for_each(tasks, run_task);
         res.map_err(|e| err(e.to_string()))?;
         if a_nan.iter().any(|&v| v) || b_nan.iter().any(|&v| v) {
             for bi in 0..nbo {

@@ -477,7 +477,14 @@ impl Plan {
             }
             vals[s] = Some(Cow::Borrowed(t));
         }
-        self.pool.install(|| self.exec(&mut vals))?;
+        if self.threads == 1 {
+            // One thread: the INT8 blocks run on the calling thread (crate::par); fallback nodes
+            // still run in the one-worker pool.
+            let _inline = crate::par::enter_inline();
+            self.exec(&mut vals, true)?;
+        } else {
+            self.pool.install(|| self.exec(&mut vals, false))?;
+        }
         // Move each result out of its slot (a copy only when a later result reads the same slot
         // or the value is borrowed): the output write is part of the measured time.
         let outputs = self
@@ -495,7 +502,8 @@ impl Plan {
         Ok(RunOutput { outputs, report: Arc::clone(&self.report) })
     }
 
-    fn exec<'a>(&'a self, vals: &mut [Option<Cow<'a, Tensor>>]) -> Result<(), OptError> {
+    /// `inline`: running on the caller's thread, so the fallback kernels go into the pool.
+    fn exec<'a>(&'a self, vals: &mut [Option<Cow<'a, Tensor>>], inline: bool) -> Result<(), OptError> {
         let missing = |s: usize| OptError::Input { index: s, message: "internal: value not computed".into() };
         for step in &self.steps {
             match step {
@@ -506,7 +514,11 @@ impl Plan {
                         .iter()
                         .map(|&s| vals[s].as_deref().ok_or_else(|| missing(s)))
                         .collect::<Result<_, _>>()?;
-                    let outs = fallback::eval_node(model, *node, &ins)?;
+                    let outs = if inline {
+                        self.pool.install(|| fallback::eval_node(model, *node, &ins))?
+                    } else {
+                        fallback::eval_node(model, *node, &ins)?
+                    };
                     for (k, t) in outs.into_iter().enumerate() {
                         vals[first_out + k] = Some(Cow::Owned(t));
                     }
@@ -518,9 +530,9 @@ impl Plan {
                             let mut y = vec![0f32; xs.len()];
                             let chunk = 32768;
                             let isa = self.isa;
-                            use rayon::prelude::*;
-                            y.par_chunks_mut(chunk).zip(xs.par_chunks(chunk)).for_each(|(d, s)| {
+                            crate::par::any_zip_chunks(&mut y, xs, chunk, |d, s| {
                                 crate::kernels::quant::fake_quantize(isa, p, s, d);
+                                false
                             });
                             Tensor::from_f32(x.shape.clone(), y)
                                 .map_err(|e| OptError::Input { index: *node, message: e.to_string() })?
@@ -531,7 +543,12 @@ impl Plan {
                                 .iter()
                                 .map(|&s| vals[s].as_deref().ok_or_else(|| missing(s)))
                                 .collect::<Result<_, _>>()?;
-                            fallback::eval_node(model, *node, &ins)?.into_iter().next().ok_or_else(|| missing(*node))?
+                            let outs = if inline {
+                                self.pool.install(|| fallback::eval_node(model, *node, &ins))?
+                            } else {
+                                fallback::eval_node(model, *node, &ins)?
+                            };
+                            outs.into_iter().next().ok_or_else(|| missing(*node))?
                         }
                     };
                     vals[*out] = Some(Cow::Owned(y));
