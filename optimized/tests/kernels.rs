@@ -323,6 +323,53 @@ fn pack_prop(isa: Isa) {
     }
 }
 
+/// `quant::quantize` / `quantize_sum` (the multiply path with its exact fallback near ties)
+/// against the scalar recipe `ActQuant::index`, on values built to sit within a few ulps of the
+/// rounding ties, the range ends, and random values.
+fn quant_prop(isa: Isa) {
+    let mut rng = Rng::new(0x9A27 ^ isa as u64);
+    for case in 0..cases() {
+        let levels = match case % 4 {
+            0 => 256,
+            1 => 255,
+            _ => rng.int(2, 256) as u32,
+        };
+        let s = [0.01f32, 0.02, 0.003_921_568_6, 0.1, 1.7e-3][case % 5] * (0.5 + rng.unit());
+        let il = if case % 2 == 0 { 0.0 } else { -(rng.int(1, 200) as f32) * s };
+        let ih = il + (levels - 1) as f32 * s * (0.9 + 0.2 * rng.unit());
+        let q = optimized::fq::ActQuant::new(il, ih, il, ih, levels, false);
+        let n = rng.int(1, 300) as usize;
+        let step = (ih - il) / (levels - 1) as f32;
+        let xs: Vec<f32> = (0..n)
+            .map(|_| match rng.int(0, 9) {
+                0..=4 => {
+                    // Within a few ulps of a half-level.
+                    let k = rng.int(0, levels as i64 - 1) as f32;
+                    let x = il + (k + 0.5) * step;
+                    let b = x.to_bits() as i64 + rng.int(-4, 4);
+                    f32::from_bits(b.max(0) as u32)
+                }
+                5 => {
+                    let x = if rng.int(0, 1) == 0 { il } else { ih };
+                    f32::from_bits((x.to_bits() as i64 + rng.int(-2, 2)).max(0) as u32)
+                }
+                6 => [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-42][rng.int(0, 5) as usize],
+                _ => il - step + (ih - il + 2.0 * step) * rng.unit(),
+            })
+            .collect();
+        let (mut d1, mut d2) = (vec![0u8; n], vec![0u8; n]);
+        let nan = quant::quantize(isa, &q, &xs, &mut d1);
+        let (nan2, sum) = quant::quantize_sum(isa, &q, &xs, &mut d2);
+        for (i, &x) in xs.iter().enumerate() {
+            assert_eq!(d1[i], q.index(x), "{isa} case {case} x={x:e} ({:#x}) levels {levels}", x.to_bits());
+        }
+        assert_eq!(d1, d2, "{isa} case {case}");
+        let has_nan = xs.iter().any(|x| x.is_nan());
+        assert_eq!((nan, nan2), (has_nan, has_nan), "{isa} case {case}");
+        assert_eq!(sum, d1.iter().map(|&v| v as i32).sum::<i32>());
+    }
+}
+
 macro_rules! per_isa {
     ($($m:ident => $isa:expr),*) => {$(
         mod $m {
@@ -337,6 +384,8 @@ macro_rules! per_isa {
             fn depthwise_dp_row_matches_twin_and_naive() { for_isa($isa, dw_dp_prop) }
             #[test]
             fn act_b_packing_matches_pack_rows() { for_isa($isa, pack_prop) }
+            #[test]
+            fn quantize_matches_the_scalar_index() { for_isa($isa, quant_prop) }
         }
     )*};
 }
