@@ -93,6 +93,20 @@ IR = [
     ("nobin", "missing `.bin`", "no `model.bin` beside the `.xml`", TINY, None),
 ]
 
+# IRs that read but that no engine can run: `check` runs them (inputs from its seed) and the
+# reference refuses them, or shape inference contradicts their declared port dims.
+SEMANTIC = [
+    ("unknownop", "op type no engine implements", "`type=\"Addd\"`", w('type="Add"', 'type="Addd"'), "check"),
+    ("broadcast", "unknown `auto_broadcast` value", "`auto_broadcast=\"sideways\"`",
+     w('auto_broadcast="numpy"', 'auto_broadcast="sideways"'), "check"),
+    ("outdims", "output port dims contradict shape inference", "`add` declares `[1,3]` for `[1,2]` + `[1,2]`",
+     w('<port id="2" precision="FP32" names="y"><dim>1</dim><dim>2</dim>', '<port id="2" precision="FP32" names="y"><dim>1</dim><dim>3</dim>'),
+     "inspect"),
+    ("indims", "input port dims differ from the producer's", "`add` input 0 declares `[2,2]`",
+     w('<port id="0" precision="FP32"><dim>1</dim><dim>2</dim></port>\n\t\t\t\t<port id="1"',
+       '<port id="0" precision="FP32"><dim>2</dim><dim>2</dim></port>\n\t\t\t\t<port id="1"'), "inspect"),
+]
+
 
 def npy(descr, shape, data, fortran=False, version=1):
     h = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)
@@ -137,6 +151,17 @@ for stem, cls, trig, xml, binb in IR:
             f.write(binb)
     code, msg = run(["inspect", stem + ".xml"])
     rows.append((cls, trig, f"`conform inspect {stem}.xml`", msg, code))
+for stem, cls, trig, xml, cmd in SEMANTIC:
+    with open(os.path.join(out, stem + ".xml"), "w") as f:
+        f.write(xml)
+    with open(os.path.join(out, stem + ".bin"), "wb") as f:
+        f.write(BIN)
+    code, msg = run([cmd, stem + ".xml"])
+    if cmd == "check":  # the verdict table goes to stdout; the message that explains exit 2 is the FAILED line
+        p = subprocess.run([conform, cmd, stem + ".xml"], cwd=out, capture_output=True, timeout=60)
+        lines = p.stdout.decode("utf-8", "replace").splitlines()
+        msg = next((l for l in lines if l.startswith("FAILED")), msg)
+    rows.append((cls, trig, f"`conform {cmd} {stem}.xml`", msg, code))
 with open(os.path.join(out, "tiny.xml"), "w") as f:
     f.write(TINY)
 with open(os.path.join(out, "tiny.bin"), "wb") as f:

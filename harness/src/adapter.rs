@@ -82,14 +82,12 @@ impl AdapterEngine {
         if let Some(v) = &self.version {
             return Ok(v.clone());
         }
-        let v = self.call(serde_json::json!({"cmd": "version"})).map_err(|e| match e {
-            EngineError::Failed(m) | EngineError::Cannot(m) => EngineError::Cannot(format!(
-                "{} ({} {}): {m}",
-                self.config.name,
-                self.config.program,
-                self.config.args.join(" ")
-            )),
-        })?;
+        let v =
+            self.call(serde_json::json!({"cmd": "version"})).map_err(|e| match e {
+                EngineError::Failed(m) | EngineError::Cannot(m) | EngineError::Invalid(m) => EngineError::Cannot(
+                    format!("{} ({} {}): {m}", self.config.name, self.config.program, self.config.args.join(" ")),
+                ),
+            })?;
         if v["ok"] != true {
             return Err(EngineError::Cannot(format!("{}: {}", self.config.name, v["error"])));
         }

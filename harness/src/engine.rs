@@ -91,6 +91,9 @@ pub enum EngineError {
     Cannot(String),
     /// The engine tried and failed (an error, a crash, a timeout): a finding.
     Failed(String),
+    /// The reference refuses the model or its inputs: a malformed IR (bad attribute, bad shape,
+    /// inputs that do not fit) or an op it does not implement. Bad input (exit 2), not a finding.
+    Invalid(String),
 }
 
 impl fmt::Display for EngineError {
@@ -98,6 +101,7 @@ impl fmt::Display for EngineError {
         match self {
             EngineError::Cannot(m) => write!(f, "cannot run: {m}"),
             EngineError::Failed(m) => write!(f, "failed: {m}"),
+            EngineError::Invalid(m) => write!(f, "invalid input: {m}"),
         }
     }
 }
@@ -154,13 +158,18 @@ impl Engine for ReferenceEngine {
 
     fn run(&mut self, model: ModelRef<'_>, inputs: &[Tensor]) -> Result<Vec<Tensor>, EngineError> {
         let opts = RunOptions { mode: self.mode, max_memory: self.max_memory, keep_values: false };
-        match reference::run(model.model, inputs, &opts) {
-            Ok(out) => Ok(out.outputs),
-            // An op the reference does not implement is a limit of the reference, not a finding.
-            Err(e @ reference::RefError::UnsupportedOp { .. }) => Err(EngineError::Cannot(e.to_string())),
-            Err(e @ reference::RefError::Memory { .. }) => Err(EngineError::Cannot(e.to_string())),
-            Err(e) => Err(EngineError::Failed(e.to_string())),
-        }
+        reference::run(model.model, inputs, &opts).map(|out| out.outputs).map_err(reference_error)
+    }
+}
+
+/// Sorts the reference's errors. The reference is the source of truth, so what it refuses is not
+/// a finding but bad input: a malformed model, inputs that do not fit, or an op it does not
+/// implement (the tool cannot check such a model at all). Only a model whose tensors exceed
+/// `--max-memory` is "cannot run" (SKIPPED): the model is fine, the limit is the user's.
+pub fn reference_error(e: reference::RefError) -> EngineError {
+    match e {
+        e @ reference::RefError::Memory { .. } => EngineError::Cannot(e.to_string()),
+        e => EngineError::Invalid(e.to_string()),
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::error::CliError;
 use crate::table::Table;
 use conform_ir::forms::{self, WeightSummary};
+use conform_ir::shape_infer;
 use conform_ir::{Dim, IrError, Model, PartialShape};
 use serde::Serialize;
 use serde_json::Value;
@@ -93,12 +94,22 @@ fn shape_json(shape: &PartialShape) -> Vec<Value> {
 /// Inspects a model.
 pub fn inspect(model: &Model) -> Result<InspectReport, CliError> {
     let path = model.source().map(|p| p.to_path_buf()).unwrap_or_default();
+    // Declared port dims that contradict shape inference (or each other) mean a corrupt or
+    // hand-edited IR: OpenVINO re-infers them, so refuse it here, naming the layer, rather than
+    // let an engine trip over it later. Ops shape inference does not know stay unchecked.
+    let shapes = shape_infer::infer_shapes(model)?;
+    shape_infer::check_declared_shapes(model, &shapes)?;
     let mut ops: BTreeMap<String, u64> = BTreeMap::new();
     let mut fake_quantize = Vec::new();
     for (i, nd) in model.nodes().iter().enumerate() {
         *ops.entry(nd.op_type.clone()).or_default() += 1;
         if nd.op_type == "FakeQuantize" {
             let levels = nd.attr_u64("levels").map_err(|source| IrError::Attribute { path: path.clone(), source })?;
+            // Fewer than two levels has no quantization step ((levels − 1) divides): no engine can run it.
+            if levels < 2 {
+                let message = format!("FakeQuantize levels={levels}: at least 2 levels are needed");
+                return Err(IrError::Layer { path, layer: nd.layer_ref(), message }.into());
+            }
             let range_shapes = nd.inputs.iter().skip(1).map(|p| shape_json(&p.shape)).collect();
             let constant_ranges =
                 model.sources_of(i).iter().skip(1).map(|&(s, _)| forms::const_root(model, s).is_some()).collect();

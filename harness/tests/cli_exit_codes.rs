@@ -125,6 +125,51 @@ fn malformed_inputs_exit_2_with_a_message() {
     );
 }
 
+/// IRs that read but mean nothing: the reference refuses them (or shape inference contradicts
+/// their declared dims), so every command that runs them exits 2 naming the layer, never 1 (a
+/// conformance failure would blame the engines for a bad file).
+#[test]
+fn models_the_reference_refuses_exit_2() {
+    let d = tmp("refused");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(CASE);
+    let xml = std::fs::read_to_string(root.join("model.xml")).unwrap_or_else(|e| panic!("{e}"));
+    let input = root.join("input_0.npy").display().to_string();
+    let cases = [
+        // (name, edited XML, commands that must refuse it, fragment of the message)
+        ("zero_stride", xml.replacen("strides=\"2, 2\"", "strides=\"0, 2\"", 1), "stride"),
+        ("levels_0", xml.replacen("levels=\"256\"", "levels=\"0\"", 1), "levels"),
+        ("unknown_op", xml.replacen("type=\"Convolution\"", "type=\"Convolutionz\"", 1), "Convolutionz"),
+        ("declared_dims", xml.replacen("<dim>8</dim>", "<dim>9</dim>", 1), "1,9,15,15"),
+    ];
+    for (name, edited, needle) in cases {
+        assert_ne!(edited, xml, "{name}: the edit must apply");
+        let case = d.join(name);
+        std::fs::create_dir_all(&case).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(case.join("model.xml"), &edited).unwrap_or_else(|e| panic!("{e}"));
+        for f in ["model.bin", "input_0.npy", "fallback_f32_0.npy"] {
+            std::fs::copy(root.join(f), case.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
+        let model = case.join("model.xml").display().to_string();
+        let out = d.join(format!("{name}-out")).display().to_string();
+        let runs: [Vec<&str>; 4] = [
+            vec!["check", &model],
+            vec!["check", case.to_str().unwrap_or_default(), "--engine", "reference"],
+            vec!["infer", &model, "--input", &input, "--out", &out],
+            vec!["infer", &model, "--input", &input, "--engine", "optimized", "--out", &out],
+        ];
+        for args in runs {
+            let o = conform(&args);
+            assert_exit(&o, 2, &format!("{name}: {}", args.join(" ")));
+            assert!(text(&o).contains(needle), "{name}: {}: {}", args.join(" "), text(&o));
+        }
+    }
+    // inspect only reads; it still refuses what shape inference or the levels contradict.
+    for name in ["levels_0", "declared_dims"] {
+        let o = conform(&["inspect", &d.join(name).join("model.xml").display().to_string()]);
+        assert_exit(&o, 2, &format!("inspect {name}"));
+    }
+}
+
 #[test]
 fn infer_writes_outputs_and_their_names() {
     let d = tmp("infer");

@@ -467,11 +467,13 @@ impl Plan {
         let mut vals: Vec<Option<Cow<'_, Tensor>>> = vec![None; self.nslots];
         for (&(i, s), t) in self.params.iter().zip(inputs) {
             if let Some(p) = self.params_nodes.get(i).and_then(|n| self.own_nodes.get(n)) {
-                let shape_ok = p.outputs.first().is_none_or(|port| port.shape.admits(&t.shape));
-                if !shape_ok {
+                if let Some(port) = p.outputs.first().filter(|port| !port.shape.admits(&t.shape)) {
                     return Err(OptError::Input {
                         index: i,
-                        message: format!("shape {:?} is not admitted by parameter \"{}\"", t.shape, p.name),
+                        message: format!(
+                            "parameter \"{}\" has shape {}, the input has {:?}",
+                            p.name, port.shape, t.shape
+                        ),
                     });
                 }
             }

@@ -163,12 +163,8 @@ pub fn expectations(model: &Model, inputs: &[Tensor], max_memory: Option<u64>) -
 
 fn expectations_plain(model: &Model, inputs: &[Tensor], max_memory: Option<u64>) -> Result<Expectations, EngineError> {
     let run = |mode, keep| {
-        reference::run(model, inputs, &RunOptions { mode, max_memory, keep_values: keep }).map_err(|e| match e {
-            e @ (reference::RefError::UnsupportedOp { .. } | reference::RefError::Memory { .. }) => {
-                EngineError::Cannot(e.to_string())
-            }
-            e => EngineError::Failed(e.to_string()),
-        })
+        reference::run(model, inputs, &RunOptions { mode, max_memory, keep_values: keep })
+            .map_err(crate::engine::reference_error)
     };
     let fp32 = run(Mode::Fp32, true)?;
     let int8 = run(Mode::Int8(ZeroPointPolicy::Exact), false)?.outputs;
@@ -295,6 +291,7 @@ pub fn check(engine: &mut dyn Engine, model: ModelRef<'_>, inputs: &[Tensor], ma
     let x = match expectations(model.model, inputs, max_memory) {
         Ok(x) => x,
         Err(EngineError::Cannot(why)) => return CheckResult::skipped(CHECK, engines, format!("reference: {why}")),
+        Err(EngineError::Invalid(why)) => return CheckResult::bad_input(CHECK, engines, format!("reference: {why}")),
         Err(EngineError::Failed(why)) => {
             let mut r = CheckResult::new(CHECK, engines, Status::Failed, format!("reference failed: {why}"));
             r.classification = Some("engine-error".into());
@@ -304,7 +301,7 @@ pub fn check(engine: &mut dyn Engine, model: ModelRef<'_>, inputs: &[Tensor], ma
     let actual = match engine.run(model, inputs) {
         Ok(a) => a,
         Err(EngineError::Cannot(why)) => return CheckResult::skipped(CHECK, engines, why),
-        Err(EngineError::Failed(why)) => {
+        Err(EngineError::Failed(why) | EngineError::Invalid(why)) => {
             let mut r = CheckResult::new(CHECK, engines, Status::Failed, why);
             r.classification = Some("engine-error".into());
             return r;

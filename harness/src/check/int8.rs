@@ -6,10 +6,11 @@
 //! (`reference::bound::compare_requantize`); accepted flips are counted, anything else fails.
 
 use super::result::{CheckResult, Status};
+use crate::engine::EngineError;
 use conform_ir::{Model, Tensor};
 use reference::bound::{block_bounds, compare_requantize, FqComparison};
 use reference::int8::{self, Block, Int8Plan, ZeroPointPolicy};
-use reference::{Mode, RefError, RunOptions};
+use reference::{Mode, RunOptions};
 
 const CHECK: &str = "int8-vs-fp32";
 
@@ -115,13 +116,13 @@ pub fn check(model: &Model, inputs: &[Tensor], max_memory: Option<u64>) -> Check
     let fp32 = reference::run(model, inputs, &RunOptions { mode: Mode::Fp32, max_memory, keep_values: true });
     let values = match fp32 {
         Ok(out) => out.values.unwrap_or_default(),
-        Err(e @ (RefError::UnsupportedOp { .. } | RefError::Memory { .. })) => {
-            return CheckResult::skipped(CHECK, engines, e.to_string())
-        }
         Err(e) => {
-            let mut r = CheckResult::new(CHECK, engines, Status::Failed, format!("reference:fp32 failed: {e}"));
-            r.classification = Some("engine-error".into());
-            return r;
+            return match crate::engine::reference_error(e) {
+                EngineError::Cannot(why) => CheckResult::skipped(CHECK, engines, why),
+                EngineError::Invalid(why) | EngineError::Failed(why) => {
+                    CheckResult::bad_input(CHECK, engines, format!("reference:fp32: {why}"))
+                }
+            }
         }
     };
     let plan = match int8::analyze(model, policy) {

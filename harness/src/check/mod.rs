@@ -82,7 +82,7 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
         }
         let expanded = match expanded {
             Ok(v) => v,
-            Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => {
+            Err(EngineError::Cannot(why) | EngineError::Failed(why) | EngineError::Invalid(why)) => {
                 if explicit {
                     return Err(CliError::Unavailable { what: format!("engine {spec}"), why });
                 }
@@ -105,7 +105,9 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
             };
             let (version, why, adapter) = match built {
                 Ok((v, adapter)) => (v, None, adapter),
-                Err(EngineError::Cannot(why)) | Err(EngineError::Failed(why)) => (String::new(), Some(why), None),
+                Err(EngineError::Cannot(why) | EngineError::Failed(why) | EngineError::Invalid(why)) => {
+                    (String::new(), Some(why), None)
+                }
             };
             external.push(adapter);
             if let (true, Some(why)) = (explicit, &why) {
@@ -177,7 +179,9 @@ pub fn run(a: &CheckArgs) -> Result<Verdict, CliError> {
         crate::cli::write_out(p, &report::junit(&rep))?;
     }
     if bad_input {
-        return Err(CliError::Usage("some cases could not be read (see the FAILED `read`/`inputs` checks)".into()));
+        return Err(CliError::Usage(
+            "some cases are not valid input (see the FAILED checks classified `bad-input`)".into(),
+        ));
     }
     Ok(if failure { Verdict::Failed } else { Verdict::Ok })
 }
@@ -242,18 +246,17 @@ fn memory_check(model: &conform_ir::Model, spec: &EngineSpec) -> CheckResult {
 }
 
 fn bad(check: &str, message: String) -> CheckResult {
-    let mut r = CheckResult::new(check, vec![], Status::Failed, message);
-    r.classification = Some("bad-input".into());
-    r
+    CheckResult::bad_input(check, vec![], message)
 }
 
 /// Runs every applicable check of one case.
 fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
     let mut checks = Vec::new();
     let path = c.model.display().to_string();
-    let done = |checks, bad_input| CaseOutcome {
+    let done = |checks: Vec<CheckResult>, bad_input: bool| CaseOutcome {
+        // A check the reference refused (classified `bad-input`) makes the case bad input too.
+        bad_input: bad_input || checks.iter().any(CheckResult::is_bad_input),
         result: CaseResult { case: c.name.clone(), path: path.clone(), checks },
-        bad_input,
     };
     let model = match load::model(&c.model) {
         Ok(m) => m,
@@ -316,6 +319,9 @@ fn run_case(c: &Case, config: &RunConfig) -> CaseOutcome {
                     match (expected, engine::build(spec, Mode::Int8(Default::default()), config.max_memory, None)) {
                         (Err(EngineError::Cannot(why)), _) => {
                             CheckResult::skipped("vs-reference-int8", engines, format!("reference:int8 {why}"))
+                        }
+                        (Err(EngineError::Invalid(why)), _) => {
+                            CheckResult::bad_input("vs-reference-int8", engines, format!("reference:int8: {why}"))
                         }
                         (Err(EngineError::Failed(why)), _) => {
                             let mut r = CheckResult::new(
@@ -451,7 +457,7 @@ fn external_check(
         let expected = match engine.run(model, inputs) {
             Ok(out) => out,
             Err(EngineError::Cannot(why)) => return CheckResult::skipped(check, engines, why),
-            Err(EngineError::Failed(why)) => {
+            Err(EngineError::Failed(why) | EngineError::Invalid(why)) => {
                 let mut r = CheckResult::new(check, engines, Status::Failed, format!("openvino-reference: {why}"));
                 r.classification = Some("engine-error".into());
                 return r;

@@ -183,6 +183,7 @@ pub fn fp32_check(
             compare_outputs("fp32-vs-fallback", engines, &out, expected, &bounds)
         }
         Err(EngineError::Cannot(why)) => CheckResult::skipped("fp32-vs-fallback", engines, why),
+        Err(EngineError::Invalid(why)) => CheckResult::bad_input("fp32-vs-fallback", engines, why),
         Err(EngineError::Failed(why)) => {
             let mut r = CheckResult::new("fp32-vs-fallback", engines, Status::Failed, why);
             r.classification = Some("engine-error".into());
@@ -212,6 +213,7 @@ pub fn bit_exact_check(
             r
         }
         Err(EngineError::Cannot(why)) => CheckResult::skipped(check, engines, why),
+        Err(EngineError::Invalid(why)) => CheckResult::bad_input(check, engines, why),
         Err(EngineError::Failed(why)) => {
             let mut r = CheckResult::new(check, engines, Status::Failed, why);
             r.classification = Some("engine-error".into());

@@ -77,6 +77,19 @@ impl CheckResult {
     pub fn skipped(check: &str, engines: Vec<String>, why: impl Into<String>) -> CheckResult {
         Self::new(check, engines, Status::Skipped, why)
     }
+
+    /// A FAILED check classified `bad-input`: the case itself is invalid (unreadable, or refused
+    /// by the reference), so the run ends with exit status 2 rather than 1.
+    pub fn bad_input(check: &str, engines: Vec<String>, why: impl Into<String>) -> CheckResult {
+        let mut r = Self::new(check, engines, Status::Failed, why);
+        r.classification = Some("bad-input".into());
+        r
+    }
+
+    /// True for a check classified `bad-input`.
+    pub fn is_bad_input(&self) -> bool {
+        self.classification.as_deref() == Some("bad-input")
+    }
 }
 
 /// The checks of one case.
@@ -102,10 +115,11 @@ pub fn summary(cases: &[CaseResult]) -> BTreeMap<&'static str, u64> {
     s
 }
 
-/// True when the run is a conformance failure: an unaccepted FAILED check, or nothing PASSED.
+/// True when the run is a conformance failure: an unaccepted FAILED check, or no engine check
+/// PASSED (a model that merely reads, or agrees with its manifest, proves nothing about engines).
 pub fn is_failure(cases: &[CaseResult]) -> bool {
     let checks = || cases.iter().flat_map(|c| c.checks.iter());
     let failed = checks().any(|k| k.status == Status::Failed && k.accepted.is_none());
-    let passed = checks().any(|k| k.status == Status::Passed);
+    let passed = checks().any(|k| k.status == Status::Passed && !matches!(k.check.as_str(), "read" | "manifest"));
     failed || !passed
 }

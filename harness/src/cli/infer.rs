@@ -91,7 +91,9 @@ pub fn run(a: &InferArgs) -> Result<Verdict, CliError> {
             }
             e.run(ModelRef { model: &model, path: &a.model }, &inputs).map_err(|err| match err {
                 EngineError::Cannot(why) => unavailable(why),
-                EngineError::Failed(message) => CliError::BadFile { path: a.model.clone(), message },
+                EngineError::Failed(message) | EngineError::Invalid(message) => {
+                    CliError::BadFile { path: a.model.clone(), message }
+                }
             })?
         }
     };

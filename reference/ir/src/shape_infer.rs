@@ -578,7 +578,10 @@ pub fn check_declared_shapes(model: &Model, shapes: &Shapes) -> Result<(), IrErr
                 if &declared != inferred {
                     return Err(err(
                         node,
-                        format!("output port {} declares {} but its inputs give {:?}", port.id, port.shape, inferred),
+                        format!(
+                            "output port {} declares {} but shape inference gives {:?}",
+                            port.id, port.shape, inferred
+                        ),
                     ));
                 }
             }
