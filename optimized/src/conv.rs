@@ -18,7 +18,7 @@ use crate::kernels::dense::{self, PackedW, MAX_NV};
 use crate::kernels::depthwise::{self, PlaneRow};
 use crate::kernels::epilogue::{self, Act, Cols, Rows};
 use crate::kernels::rowconv::{self, RowW};
-use crate::kernels::{quant, KernelError};
+use crate::kernels::{layout, quant, KernelError};
 use crate::par;
 use crate::pattern::WeightsQ;
 use conform_ir::{Node, Tensor};
@@ -338,41 +338,57 @@ impl ConvExec {
         let rowlen = dp[2] * cp;
         let spatial_in = ind[0] * ind[1] * ind[2];
         let (cin_g, cgp) = (self.cin_g, self.cgp);
-        par::for_each_chunk(buf, rowlen, |ri, row| {
-            let (ni, rem) = (ri / (dp[0] * dp[1]), ri % (dp[0] * dp[1]));
-            let (zd, zy) = (rem / dp[1], rem % dp[1]);
-            if zd < pb[0] || zd >= pb[0] + ind[0] || zy < pb[1] || zy >= pb[1] + ind[1] {
-                return;
-            }
-            let (id, iy) = (zd - pb[0], zy - pb[1]);
-            let src_row = |ch: usize| {
-                let off = (ni * c + ch) * spatial_in + (id * ind[1] + iy) * ind[2];
-                &qx[off..off + ind[2]]
-            };
-            let row = &mut row[pb[2] * cp..(pb[2] + ind[2]) * cp];
-            if cgp % 4 == 0 && cin_g % 4 == 0 {
-                // Four channels at a time as one u32 store.
-                for g in 0..self.groups {
-                    for c4 in 0..cin_g / 4 {
-                        let ch = g * cin_g + 4 * c4;
-                        let (s0, s1, s2, s3) = (src_row(ch), src_row(ch + 1), src_row(ch + 2), src_row(ch + 3));
-                        let base = g * cgp + 4 * c4;
+        let res = par::try_for_each_chunk_init(
+            buf,
+            rowlen,
+            || (),
+            |_, ri, row| {
+                let (ni, rem) = (ri / (dp[0] * dp[1]), ri % (dp[0] * dp[1]));
+                let (zd, zy) = (rem / dp[1], rem % dp[1]);
+                if zd < pb[0] || zd >= pb[0] + ind[0] || zy < pb[1] || zy >= pb[1] + ind[1] {
+                    return Ok(());
+                }
+                let (id, iy) = (zd - pb[0], zy - pb[1]);
+                let src_row = |ch: usize| {
+                    let off = (ni * c + ch) * spatial_in + (id * ind[1] + iy) * ind[2];
+                    &qx[off..off + ind[2]]
+                };
+                let row = &mut row[pb[2] * cp..(pb[2] + ind[2]) * cp];
+                if cin_g % 16 == 0 && cgp == cin_g {
+                    // 16 channels at a time: a 16 × 16 byte transpose per 16 pixels.
+                    for g in 0..self.groups {
+                        for c16 in 0..cin_g / 16 {
+                            let ch = g * cin_g + 16 * c16;
+                            let srcs: [&[u8]; 16] = std::array::from_fn(|j| src_row(ch + j));
+                            layout::interleave16(self.isa, &srcs, ind[2], &mut row[g * cgp + 16 * c16..], cp)?;
+                        }
+                    }
+                } else if cgp % 4 == 0 && cin_g % 4 == 0 {
+                    // Four channels at a time as one u32 store.
+                    for g in 0..self.groups {
+                        for c4 in 0..cin_g / 4 {
+                            let ch = g * cin_g + 4 * c4;
+                            let (s0, s1, s2, s3) = (src_row(ch), src_row(ch + 1), src_row(ch + 2), src_row(ch + 3));
+                            let base = g * cgp + 4 * c4;
+                            for (ix, px) in row.chunks_exact_mut(cp).enumerate() {
+                                px[base..base + 4].copy_from_slice(&[s0[ix], s1[ix], s2[ix], s3[ix]]);
+                            }
+                        }
+                    }
+                } else {
+                    for ch in 0..c {
+                        let (g, cc) = (ch / cin_g, ch % cin_g);
+                        let s = src_row(ch);
+                        let base = g * cgp + cc;
                         for (ix, px) in row.chunks_exact_mut(cp).enumerate() {
-                            px[base..base + 4].copy_from_slice(&[s0[ix], s1[ix], s2[ix], s3[ix]]);
+                            px[base] = s[ix];
                         }
                     }
                 }
-            } else {
-                for ch in 0..c {
-                    let (g, cc) = (ch / cin_g, ch % cin_g);
-                    let s = src_row(ch);
-                    let base = g * cgp + cc;
-                    for (ix, px) in row.chunks_exact_mut(cp).enumerate() {
-                        px[base] = s[ix];
-                    }
-                }
-            }
-        });
+                Ok(())
+            },
+        );
+        res.map_err(|e: KernelError| err(e.to_string()))?;
         // Taps.
         let mut taps = Vec::with_capacity(self.k[0] * self.k[1] * self.k[2]);
         let mut tap_xyz = Vec::with_capacity(taps.capacity());

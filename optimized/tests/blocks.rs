@@ -182,7 +182,16 @@ fn conv_case(rng: &mut Rng, case: usize) {
     } else {
         1
     };
-    let cin_g = if depthwise { 1 } else { rng.int(1, 9) as usize };
+    // Every 8th dense and grouped case: 16 or 32 channels per group and rows up to 40 wide (the
+    // 16-channel transposing scatter of the dense convolution, partial last block included).
+    let wide = matches!(case % 8, 0 | 6);
+    let cin_g = if depthwise {
+        1
+    } else if wide {
+        16 * rng.int(1, 2) as usize
+    } else {
+        rng.int(1, 9) as usize
+    };
     let cout_g = if depthwise { 1 } else { rng.int(1, 40) as usize };
     let (c, o) = (groups * cin_g, groups * cout_g);
     let kh = rng.int(1, 3) as usize;
@@ -192,7 +201,7 @@ fn conv_case(rng: &mut Rng, case: usize) {
     let (pt, pl, pbm, pr) =
         (rng.int(0, 2) as usize, rng.int(0, 2) as usize, rng.int(0, 2) as usize, rng.int(0, 2) as usize);
     let h = rng.int(((kh - 1) * dh + 1) as i64, 9) as usize;
-    let w = rng.int(((kw - 1) * dw + 1) as i64, 11) as usize;
+    let w = rng.int(((kw - 1) * dw + 1) as i64, if wide { 40 } else { 11 }) as usize;
     let a = random_act(rng);
     let ntap = kh * kw;
     let q: Vec<i8> = (0..o * cin_g * ntap).map(|_| rng.int(-128, 127) as i8).collect();

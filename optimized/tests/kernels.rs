@@ -7,7 +7,7 @@ use optimized::kernels::dense::{self, PackedW};
 use optimized::kernels::depthwise;
 use optimized::kernels::epilogue::Act;
 use optimized::kernels::rowconv::{self, RowW};
-use optimized::kernels::{pack, quant};
+use optimized::kernels::{layout, pack, quant};
 use optimized::modelgen::Rng;
 
 fn cases() -> usize {
@@ -370,6 +370,28 @@ fn quant_prop(isa: Isa) {
     }
 }
 
+/// `layout::interleave16` against its twin on whole buffers (bytes it must not touch included).
+fn interleave_prop(isa: Isa) {
+    let mut rng = Rng::new(0x1E16 ^ isa as u64);
+    for case in 0..cases() {
+        let w = rng.int(0, 70) as usize;
+        let stride = rng.int(16, 80) as usize;
+        let rows: Vec<Vec<u8>> =
+            (0..16).map(|_| (0..w + rng.int(0, 5) as usize).map(|_| rng.int(0, 255) as u8).collect()).collect();
+        let src: [&[u8]; 16] = std::array::from_fn(|j| rows[j].as_slice());
+        let len = if w == 0 { 0 } else { (w - 1) * stride + 16 } + rng.int(0, 20) as usize;
+        let fill: Vec<u8> = (0..len).map(|_| rng.int(0, 255) as u8).collect();
+        let (mut got, mut want) = (fill.clone(), fill);
+        layout::interleave16(isa, &src, w, &mut got, stride).expect("in bounds");
+        layout::interleave16_twin(&src, w, &mut want, stride);
+        assert_eq!(got, want, "{isa} case {case} w {w} stride {stride}");
+    }
+    let rows = [[0u8; 4]; 16];
+    let src: [&[u8]; 16] = std::array::from_fn(|j| rows[j].as_slice());
+    assert!(layout::interleave16(isa, &src, 5, &mut [0u8; 200], 16).is_err(), "short source rows");
+    assert!(layout::interleave16(isa, &src, 4, &mut [0u8; 63], 16).is_err(), "short destination");
+}
+
 macro_rules! per_isa {
     ($($m:ident => $isa:expr),*) => {$(
         mod $m {
@@ -386,6 +408,8 @@ macro_rules! per_isa {
             fn act_b_packing_matches_pack_rows() { for_isa($isa, pack_prop) }
             #[test]
             fn quantize_matches_the_scalar_index() { for_isa($isa, quant_prop) }
+            #[test]
+            fn interleave16_matches_twin() { for_isa($isa, interleave_prop) }
         }
     )*};
 }

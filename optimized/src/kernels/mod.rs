@@ -6,6 +6,7 @@
 //!   convolutions need no im2col.
 //! - [`depthwise`]: per-channel `acc[p][c] = Σ_t a[p+tap_t][c]·w[t][c]`.
 //! - [`epilogue`]: the INT8.md §4 f32 epilogue on an i32 tile.
+//! - [`layout`]: 16 planar channel rows → pixel-major bytes (the dense convolution's input).
 //! - [`pack`]: run-time packing of an activation × activation MatMul's B operand.
 //! - [`rowconv`]: the dense convolution in the transposed orientation (positions in the lanes,
 //!   weights broadcast) with the epilogue fused, writing NC(D)HW rows directly.
@@ -17,6 +18,7 @@
 pub mod dense;
 pub mod depthwise;
 pub mod epilogue;
+pub mod layout;
 pub mod pack;
 pub mod quant;
 pub mod rowconv;
