@@ -127,6 +127,9 @@ pub struct Plan {
     isa: Isa,
     threads: usize,
     pool: rayon::ThreadPool,
+    /// The whole plan is INT8 blocks with static shapes and at most [`SMALL_WORK`] MACs: run on
+    /// the calling thread whatever `threads` says (see [`Plan::run`]).
+    small: bool,
     steps: Vec<Step>,
     params: Vec<(usize, usize)>,
     params_nodes: Vec<usize>,
@@ -139,6 +142,30 @@ pub struct Plan {
     /// The seeded bug this plan was compiled with (re-armed by `run`).
     #[cfg(feature = "mutants")]
     mutant: Option<crate::mutants::Mutant>,
+}
+
+/// Multiply-accumulates below which a multi-thread plan still runs on the calling thread: the
+/// hand-off to the pool and back costs 10–35 µs on the 2-core guest (two cross-thread wake-ups),
+/// more than such a block takes on one core (fc_1x1024_n1000, 1 M MACs: 9 µs).
+pub const SMALL_WORK: u64 = 2 << 20;
+
+/// MACs of an INT8 main op from its static port shapes (`None` when a shape is not static).
+fn block_macs(node: &conform_ir::Node, kind: &MainKind) -> Option<u64> {
+    let dims = |p: &conform_ir::Port| p.shape.0.iter().map(|d| d.as_static()).collect::<Option<Vec<u64>>>();
+    let out = dims(node.outputs.first()?)?;
+    let out_elems: u64 = out.iter().product();
+    let red = match kind {
+        MainKind::Conv { .. } => {
+            let w: u64 = dims(node.inputs.get(1)?)?.iter().product();
+            w / (*out.get(1)?).max(1)
+        }
+        MainKind::MatMulConst | MainKind::MatMulAct => {
+            let a = dims(node.inputs.first()?)?;
+            let ta = node.attr_bool_or("transpose_a", false).ok()?;
+            *a.get(a.len().checked_sub(if ta { 2 } else { 1 })?)?
+        }
+    };
+    out_elems.checked_mul(red)
 }
 
 /// Compiles `model` into a plan.
@@ -209,6 +236,7 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
         params.push((pi, p));
     }
     let mut resident = vec![None; nn];
+    let mut work: Option<u64> = Some(0);
     let mut fq_nodes = vec![false; nn];
     for &n in model.topo_order() {
         let nd = model.node(n);
@@ -221,6 +249,7 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
         } else if let Some(main) = block_of_output[n] {
             let b = block(main).ok_or_else(|| OptError::layer(model.node(main), "internal: block lost"))?;
             let mnode = model.node(main);
+            work = work.zip(block_macs(mnode, &b.kind)).and_then(|(w, m)| w.checked_add(m));
             let exec = match &b.kind {
                 MainKind::Conv { grouped } => {
                     let w = b.weights.as_ref().ok_or_else(|| OptError::layer(mnode, "internal: no weights"))?;
@@ -264,6 +293,7 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
             steps.push(Step::Block { main, exec, inputs: inputs.collect(), out: slot(n, 0) });
         } else {
             any_fallback = true;
+            work = None;
             let inputs = model.sources_of(n).iter().map(|&(s, o)| slot(s, o)).collect();
             match scalar_fq(model, n)? {
                 Some(p) => {
@@ -346,6 +376,7 @@ pub fn compile(model: &Model, opts: &PlanOptions) -> Result<Plan, OptError> {
         isa,
         threads,
         pool,
+        small: work.is_some_and(|w| w <= SMALL_WORK),
         steps,
         params_nodes: params.iter().map(|&(_, p)| p).collect(),
         params: params.into_iter().map(|(i, p)| (i, slot(p, 0))).collect(),
@@ -479,9 +510,9 @@ impl Plan {
             }
             vals[s] = Some(Cow::Borrowed(t));
         }
-        if self.threads == 1 {
-            // One thread: the INT8 blocks run on the calling thread (crate::par); fallback nodes
-            // still run in the one-worker pool.
+        if self.threads == 1 || self.small {
+            // One thread, or too little work to pay for the hand-off: the INT8 blocks run on the
+            // calling thread (crate::par, the same tasks); fallback nodes run in the pool.
             let _inline = crate::par::enter_inline();
             self.exec(&mut vals, true)?;
         } else {
