@@ -29,6 +29,7 @@ fn maxpool_1_after_an_int8_block_runs_on_the_optimized_engine() {
         tail: Tail::MaxPool,
         range_shape: [0; 4],
         seed: 1,
+        geo: Default::default(),
     };
     let case = gen::build(&spec).expect("builds");
     let r8 = harness::fuzz::oracle::reference_int8(&case).expect("the reference runs MaxPool-1");
@@ -75,6 +76,7 @@ fn avx2_resident_weights_are_8_bit() {
         tail: Tail::None,
         range_shape: [0; 4],
         seed: 1,
+        geo: Default::default(),
     };
     let case = gen::build(&spec).expect("builds");
     let plan = optimized::compile(

@@ -46,6 +46,7 @@ fn conv_spec(form: Form, cin: usize, cout: usize) -> CaseSpec {
         tail: Tail::None,
         range_shape: [0; 4],
         seed: 5,
+        geo: Default::default(),
     }
 }
 

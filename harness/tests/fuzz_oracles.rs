@@ -38,6 +38,7 @@ fn base_spec() -> CaseSpec {
         tail: Tail::None,
         range_shape: [0; 4],
         seed: 3,
+        geo: Default::default(),
     }
 }
 

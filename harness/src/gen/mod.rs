@@ -13,6 +13,10 @@
 //! requantizing FakeQuantize (its four ranges each with its own broadcast shape), MaxPool, AvgPool,
 //! Concat, Add of two branches, Reshape, or a second INT8 block behind a FakeQuantize.
 //!
+//! Geometry ([`Geo`]): size classes (small, wide rows, split across threads), non-square and
+//! wide kernels, strides, dilations, asymmetric and automatic padding, grouped convolutions, 1-D
+//! and 3-D, MatMul `transpose_a` and batched B, and the activation zero-point forms.
+//!
 //! Regimes ([`Regime`]): `general` (random ranges, fractional zero points), `exact` (power-of-two
 //! scales, integer zero points, inputs on the level grid: the sums are exact in f32, so the INT8
 //! bound is tight), `ties` (inputs on rounding midpoints and one ulp either side), `extremes`
@@ -155,6 +159,45 @@ pub struct CaseSpec {
     pub range_shape: [u8; 4],
     /// Seed of every value (ranges, weights, inputs).
     pub seed: u64,
+    /// Geometry beyond the basic shape (sizes, asymmetric kernels and padding, dilation, groups,
+    /// rank, MatMul transposes and batches, zero-point form); `Geo::default()` is the basic case.
+    pub geo: Geo,
+}
+
+/// The less common geometry of a case, each field 0 / `false` for the basic choice (so the
+/// shrinker walks back to it): kernel paths that only open on wide rows, long reductions, grouped
+/// or dilated convolutions, padding that differs between sides and axes, 1-D and 3-D, MatMul
+/// transposes and batched B, and the zero-point forms that pick the kernels' border handling.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Geo {
+    /// Size class: 0 small (extents 1–7), 1 wide (rows of 9–65 positions: the row kernel's
+    /// multi-vector and multi-segment tiles, the VNNI depthwise's full vectors; MatMul M 8–37),
+    /// 2 split (enough positions or rows that two threads partition the work; the determinism
+    /// oracle runs on every such case).
+    pub size: u8,
+    /// Kernel width, when not `k` (0: square kernel).
+    pub kw: usize,
+    /// W stride, when not `stride` (0: the same).
+    pub stride_w: usize,
+    /// Dilations `[H, W]` minus one.
+    pub dil: [u8; 2],
+    /// Padding added to `pad` at `[H begin, W begin, H end, W end]`.
+    pub pad_extra: [u8; 4],
+    /// `auto_pad`: 0 explicit, 1 `same_upper`, 2 `same_lower`, 3 `valid`.
+    pub auto_pad: u8,
+    /// Groups of a dense convolution minus one (GroupConvolution with several input channels
+    /// per group).
+    pub groups: u8,
+    /// Spatial rank: 0 → 2-D, 1 → 1-D, 2 → 3-D.
+    pub rank: u8,
+    /// `transpose_a` of MatMul.
+    pub transpose_a: bool,
+    /// Batched MatMul B: 0 none, 1 B `[batch, K, N]` like A, 2 B `[2, K, N]` against a 2-D A
+    /// (broadcast).
+    pub b_batch: u8,
+    /// Activation zero point of the main op: 0 as the regime draws it, 1 an integer in
+    /// [0, 255], 2 an integer outside [0, 255] (ranges entirely above or below 0).
+    pub zp: u8,
 }
 
 /// Activation levels, most likely first; entries past 1 make the main op fall back.
@@ -162,8 +205,55 @@ pub const ACT_LEVELS: [u32; 11] = [256, 255, 256, 255, 256, 255, 256, 255, 2, 16
 /// Weight levels; 65536 makes the main op fall back (`weight-levels`).
 pub const WEIGHT_LEVELS: [u32; 6] = [255, 256, 255, 16, 2, 65536];
 
-const CHANNELS: [usize; 17] = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48];
-const REDUCTION: [usize; 16] = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 63, 64, 200];
+const CHANNELS: [usize; 20] = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65];
+const REDUCTION: [usize; 19] = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 63, 64, 127, 128, 129, 200];
+/// Row widths of the `wide` size class: around the 8- and 16-position vectors of the row and
+/// VNNI depthwise kernels and the row kernel's 24- and 48-position segments.
+const WIDE: [usize; 13] = [9, 15, 16, 17, 23, 24, 25, 31, 33, 47, 49, 50, 65];
+/// Multiply-adds above which a convolution's channels are reduced (see `build`).
+const WORK: usize = 50_000;
+/// MatMul M of the `wide` and `split` size classes (6-row tiles, tall tasks split in 6-row units).
+const TALL: [usize; 7] = [8, 12, 13, 17, 18, 25, 37];
+
+/// The strategy of the less common geometry: each field keeps its basic choice most of the time.
+pub fn geo() -> impl Strategy<Value = Geo> {
+    let a = (
+        prop::sample::select(vec![0u8, 0, 0, 1, 2]),
+        prop::sample::select(vec![0usize, 0, 0, 1, 2, 3, 5, 7]),
+        prop::sample::select(vec![0usize, 0, 0, 1, 2, 3]),
+        prop::sample::select(vec![[0u8, 0], [0, 0], [0, 0], [1, 1], [0, 1], [1, 0], [2, 1]]),
+        prop::sample::select(vec![
+            [0u8; 4],
+            [0; 4],
+            [1, 0, 0, 1],
+            [0, 1, 1, 0],
+            [1, 1, 0, 0],
+            [0, 0, 1, 2],
+            [2, 0, 0, 1],
+        ]),
+        prop::sample::select(vec![0u8, 0, 0, 0, 0, 1, 2, 3]),
+    );
+    let b = (
+        prop::sample::select(vec![0u8, 0, 0, 1, 2]),
+        prop::sample::select(vec![0u8, 0, 0, 0, 0, 0, 1, 2]),
+        prop::sample::select(vec![false, false, false, true]),
+        prop::sample::select(vec![0u8, 0, 1, 2]),
+        prop::sample::select(vec![0u8, 0, 1, 2]),
+    );
+    (a, b).prop_map(|(a, b)| Geo {
+        size: a.0,
+        kw: a.1,
+        stride_w: a.2,
+        dil: a.3,
+        pad_extra: a.4,
+        auto_pad: a.5,
+        groups: b.0,
+        rank: b.1,
+        transpose_a: b.2,
+        b_batch: b.3,
+        zp: b.4,
+    })
+}
 
 /// The strategy of [`CaseSpec`]s (shapes around the kernels' tile edges: 16-channel blocks of the
 /// scalar/avx512 packing, 8 of avx2/avxvnni, 4-byte reduction groups, 6-row tiles).
@@ -201,10 +291,11 @@ pub fn case_spec() -> impl Strategy<Value = CaseSpec> {
         any::<bool>(),
         any::<bool>(),
         0usize..=2,
-        any::<[u8; 4]>(),
+        // Half the requantizing FakeQuantizes per-tensor (the plan's fused f32 FakeQuantize step).
+        prop_oneof![Just([0u8; 4]), any::<[u8; 4]>()],
         any::<u64>(),
     );
-    (kinds, shape, quant).prop_map(|(k, s, q)| CaseSpec {
+    (kinds, shape, quant, geo()).prop_map(|(k, s, q, geo)| CaseSpec {
         regime: k.0,
         main: k.1,
         form: k.2,
@@ -225,6 +316,7 @@ pub fn case_spec() -> impl Strategy<Value = CaseSpec> {
         act_fn: q.4,
         range_shape: q.5.map(|v| v % 4),
         seed: q.6,
+        geo,
     })
 }
 
@@ -256,6 +348,9 @@ pub struct GenCase {
     pub special_input: bool,
     /// Weight form.
     pub form: Form,
+    /// Large enough that two threads partition the main op (size class `split`): the
+    /// determinism oracle runs on every such case, not only on every n-th.
+    pub split: bool,
 }
 
 /// Activation FakeQuantize parameters.
@@ -282,6 +377,8 @@ struct Ctx {
     b: Builder,
     rng: Rng,
     regime: Regime,
+    /// Zero-point form of the main op's activation ([`Geo::zp`]).
+    zp: u8,
     special: bool,
     descr: Vec<String>,
     /// Levels of every weight quantization built (for the tally).
@@ -314,6 +411,23 @@ impl Ctx {
                     (self.f(-2.0, 0.5), self.f(0.6, 3.0))
                 }
             }
+        };
+        let (ol, oh) = match (self.zp, self.regime) {
+            // An integer zero point in [0, 255] (planar depthwise, row kernel: no border fix) or
+            // outside it (padding with the clamped value: border fix with an integer zero point).
+            (1 | 2, Regime::General | Regime::Exact | Regime::Ties) if allow_bad => {
+                let s = 2f32.powi(-(self.rng.int(2, 6) as i32)) * pick(&mut self.rng, &[1.0, 1.25, 1.5]);
+                let top = levels.min(256) as i64 - 1;
+                let z = if self.zp == 1 {
+                    self.rng.int(0, top)
+                } else if self.rng.int(0, 1) == 0 {
+                    -self.rng.int(1, 60)
+                } else {
+                    top + self.rng.int(1, 60)
+                };
+                (-(z as f32) * s, (lm1 - z as f32) * s)
+            }
+            _ => (ol, oh),
         };
         let mut q = ActQ { il: ol, ih: oh, ol, oh, levels };
         if self.regime == Regime::General && self.rng.int(0, 3) == 0 {
@@ -531,16 +645,29 @@ impl Ctx {
 
     /// Bias and activation of the block epilogue.
     ///
-    /// `sigma` estimates the spread of the main op's outputs: Clamp bounds are drawn at 0.7–2 of
-    /// it on each side, so that a Clamp clips the tails rather than most outputs (a case whose
-    /// outputs are mostly at a bound is MISTRUSTED, not passed).
-    fn epilogue(&mut self, spec: &CaseSpec, main: usize, shape: &[usize], ch_axis: usize, sigma: f32) -> usize {
+    /// `center` and `sigma` estimate the centre and spread of the main op's outputs: Clamp
+    /// bounds are drawn at 0.7–2 spreads on each side of the centre, so that a Clamp clips the
+    /// tails rather than most outputs, and a ReLU's bias puts the centre 0.4–1.6 spreads above 0
+    /// (a case whose outputs are mostly zero or at a bound is MISTRUSTED, not passed).
+    fn epilogue(
+        &mut self,
+        spec: &CaseSpec,
+        main: usize,
+        shape: &[usize],
+        ch_axis: usize,
+        center: f32,
+        sigma: f32,
+    ) -> usize {
         let mut last = main;
-        if spec.bias {
+        // A ReLU always gets a bias, positive and of the outputs' spread, so that most outputs
+        // stay above 0 (a case whose outputs are mostly 0 is MISTRUSTED, not passed).
+        let relu = spec.act_fn == 1;
+        if spec.bias || relu {
             let c = shape[ch_axis];
             let mut bs = vec![1; shape.len()];
             bs[ch_axis] = c;
-            let bv: Vec<f32> = (0..c).map(|_| self.f(-1.0, 1.0)).collect();
+            let bv: Vec<f32> =
+                (0..c).map(|_| if relu { sigma * self.f(0.4, 1.6) - center } else { self.f(-1.0, 1.0) }).collect();
             let b = self.b.const_f32(&bs, &bv);
             last = self.b.op("Add", &[("auto_broadcast", "numpy".into())], &[(last, 0), (b, 0)], &[shape.to_vec()]);
             self.descr.push("bias".into());
@@ -551,7 +678,7 @@ impl Ctx {
                 self.descr.push("relu".into());
             }
             2 => {
-                let (lo, hi) = (-sigma * self.f(0.7, 2.0), sigma * self.f(0.7, 2.0));
+                let (lo, hi) = (center - sigma * self.f(0.7, 2.0), center + sigma * self.f(0.7, 2.0));
                 last = self.b.op(
                     "Clamp",
                     &[("min", lo.to_string()), ("max", hi.to_string())],
@@ -570,11 +697,6 @@ fn list(v: &[usize]) -> String {
     v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
 }
 
-/// Output spatial size of a convolution or pooling.
-fn out_dim(i: usize, k: usize, s: usize, pb: usize, pe: usize) -> usize {
-    (i + pb + pe).saturating_sub(k) / s + 1
-}
-
 /// Builds the case a spec describes. Never fails for any spec the strategy produces; an error
 /// here is a generator bug (reported as such by the campaign).
 pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
@@ -582,6 +704,7 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
         b: Builder::new(),
         rng: Rng::new(spec.seed),
         regime: spec.regime,
+        zp: spec.geo.zp,
         special: false,
         descr: Vec::new(),
         wlevels: Vec::new(),
@@ -592,61 +715,162 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
     let cin = spec.cin;
     let cout = spec.cout;
     let long = spec.regime == Regime::Extremes && spec.cin >= 200;
-    let (main, out_shape, ch_axis, act, x_fq, xq, main_desc);
+    let g = &spec.geo;
+    let (main, out_shape, ch_axis, act, x_fq, main_desc, red);
+    // The second activation's quantization of an act × act MatMul.
+    let mut act_b: Option<ActQ> = None;
+    // What the AddBranch tail repeats: op type, attributes, weight shape and channel axes.
+    let (main_op, main_attrs, wshape, waxes);
     match spec.main {
         MainOp::Conv | MainOp::Depthwise => {
             let dw = spec.main == MainOp::Depthwise;
-            let cin = if dw { cout } else { cin.min(if long { 600 } else { 64 }) };
-            let (k, s, p) = (spec.k, spec.stride, spec.pad);
-            // Repair: the padded input must hold the kernel.
-            let h = spec.h.max(k.saturating_sub(2 * p)).max(1);
-            let w = spec.w.max(k.saturating_sub(2 * p)).max(1);
-            let xs = vec![spec.batch, cin, h, w];
+            let groups = if dw { 1 } else { 1 + g.groups as usize };
+            // Channel caps keep the reference's work per case bounded in the larger size classes.
+            let cap = [64, 32, 16][g.size.min(2) as usize];
+            let mut cin_g = if dw { 1 } else { cin.min(if long { 600 } else { cap }) };
+            let mut cout_g = if dw { 1 } else { cout.min(if g.size == 2 { 24 } else { 80 }).div_ceil(groups) };
+            let (h, w) = match g.size {
+                0 => (spec.h, spec.w),
+                1 => (1 + spec.h % 3, WIDE[(spec.seed >> 40) as usize % WIDE.len()]),
+                _ => (6 + spec.h, 6 + spec.w),
+            };
+            let kw = if g.kw > 0 { g.kw } else { spec.k };
+            let sw = if g.stride_w > 0 { g.stride_w } else { spec.stride };
+            let (dh, dwl) = (1 + g.dil[0] as usize, 1 + g.dil[1] as usize);
+            let p = spec.pad;
+            let e = g.pad_extra.map(|v| v as usize);
+            // Per spatial axis: (input, kernel, stride, dilation, pad begin, pad end).
+            let mut ax: Vec<[usize; 6]> = match g.rank {
+                1 => vec![[w, kw, sw, dwl, p + e[1], p + e[3]]],
+                2 => {
+                    let d = 1 + (spec.seed >> 48) as usize % 3;
+                    let kd = 1 + (spec.seed >> 52) as usize % 2;
+                    vec![
+                        [d, kd, 1, 1, p.min(kd - 1), 0],
+                        [h, spec.k, spec.stride, dh, p + e[0], p + e[2]],
+                        [w, kw, sw, dwl, p + e[1], p + e[3]],
+                    ]
+                }
+                _ => vec![[h, spec.k, spec.stride, dh, p + e[0], p + e[2]], [w, kw, sw, dwl, p + e[1], p + e[3]]],
+            };
+            let auto = ["explicit", "same_upper", "same_lower", "valid"][g.auto_pad.min(3) as usize];
+            let mut outs = Vec::new();
+            for a in ax.iter_mut() {
+                let [i, k, st, d, pb, pe] = *a;
+                let eff = (k - 1) * d + 1;
+                // Repair: the (padded) input must hold the kernel extent.
+                let (i, pb, pe) = match auto {
+                    "valid" => (i.max(eff), 0, 0),
+                    "same_upper" | "same_lower" => {
+                        let o = i.div_ceil(st);
+                        let total = ((o - 1) * st + eff).saturating_sub(i);
+                        let small = total / 2;
+                        if auto == "same_upper" {
+                            (i, small, total - small)
+                        } else {
+                            (i, total - small, small)
+                        }
+                    }
+                    _ => (i.max(eff.saturating_sub(pb + pe)).max(1), pb, pe),
+                };
+                *a = [i, k, st, d, pb, pe];
+                outs.push((i + pb + pe - eff) / st + 1);
+            }
+            let col = |j: usize| ax.iter().map(|a| a[j]).collect::<Vec<usize>>();
+            let ks = col(1);
+            // Work budget (multiply-adds of the reference's direct convolution) of the larger
+            // geometry (size classes `wide`, `split`, kernels wider than 3): halve the input, then
+            // the output channels per group of a case far above it, so that the campaign keeps
+            // its pace; basic small cases and the long `extremes` reductions keep their size.
+            let taps: usize = ks.iter().product();
+            let work = |ci: usize, co: usize| groups * co * ci * taps * outs.iter().product::<usize>() * spec.batch;
+            let budget = g.size > 0 || g.kw > 3 || g.rank == 2;
+            while budget && !dw && !long && work(cin_g, cout_g) > WORK && (cin_g > 8 || cout_g > 16) {
+                if cin_g > 8 {
+                    cin_g = cin_g.div_ceil(2);
+                } else {
+                    cout_g = cout_g.div_ceil(2);
+                }
+            }
+            let nch = if dw { cout } else { groups * cout_g };
+            let mut xs = vec![spec.batch, groups * cin_g];
+            if dw {
+                xs[1] = cout;
+            }
+            xs.extend(col(0));
             let p_in = c.b.param(&xs);
             let q = c.act_q(levels, true);
             let fq = c.act_fq(p_in, &xs, &q);
             inputs.push(c.data(&xs, &q));
-            let (wn, wfb) = if dw {
-                c.weights(spec, &[cout, 1, 1, k, k], &[0, 1])
+            let (ws, axes) = if dw {
+                (vec![cout, 1, 1], vec![0, 1])
+            } else if groups > 1 {
+                (vec![groups, cout_g, cin_g], vec![0, 1])
             } else {
-                c.weights(spec, &[cout, cin, k, k], &[0])
+                (vec![cout_g, cin_g], vec![0])
             };
-            let os = vec![spec.batch, cout, out_dim(h, k, s, p, p), out_dim(w, k, s, p, p)];
-            let attrs = [
-                ("strides", list(&[s, s])),
-                ("dilations", "1,1".to_string()),
-                ("pads_begin", list(&[p, p])),
-                ("pads_end", list(&[p, p])),
-                ("auto_pad", "explicit".to_string()),
+            let ws: Vec<usize> = ws.into_iter().chain(ks.iter().copied()).collect();
+            let (wn, wfb) = c.weights(spec, &ws, &axes);
+            let mut os = vec![spec.batch, nch];
+            os.extend(&outs);
+            let attrs = vec![
+                ("strides", list(&col(2))),
+                ("dilations", list(&col(3))),
+                ("pads_begin", list(&col(4))),
+                ("pads_end", list(&col(5))),
+                ("auto_pad", auto.to_string()),
             ];
-            let op = if dw { "GroupConvolution" } else { "Convolution" };
+            let op = if dw || groups > 1 { "GroupConvolution" } else { "Convolution" };
             main = c.b.op(op, &attrs, &[(fq, 0), (wn, 0)], std::slice::from_ref(&os));
-            main_desc = format!("{op} x{xs:?} k{k} s{s} p{p} → {os:?}");
+            main_desc = format!(
+                "{op} x{xs:?} k{ks:?} s{:?} d{:?} p{:?}/{:?}{}{} → {os:?}",
+                col(2),
+                col(3),
+                col(4),
+                col(5),
+                if auto == "explicit" { String::new() } else { format!(" {auto}") },
+                if groups > 1 { format!(" groups {groups}") } else { String::new() },
+            );
+            red = cin_g * ks.iter().product::<usize>();
             out_shape = os;
             ch_axis = 1;
             act = (q, wfb);
             x_fq = fq;
-            xq = xs;
+            (main_op, main_attrs, wshape, waxes) = (op, attrs, ws, axes);
         }
         MainOp::MatMulConst | MainOp::MatMulAct => {
-            let m = spec.h;
-            let kk = if long { 600 } else { cin };
+            let m = match g.size {
+                0 => spec.h,
+                1 => TALL[(spec.seed >> 40) as usize % TALL.len()],
+                _ => TALL[2 + (spec.seed >> 40) as usize % (TALL.len() - 2)],
+            };
+            let kk = if long { 600 } else { cin.min(if g.size > 0 { 64 } else { 200 }) };
             let n = cout;
-            let xs = if spec.batch > 1 { vec![spec.batch, m, kk] } else { vec![m, kk] };
+            let (ta, tb) = (g.transpose_a, spec.transpose_b);
+            let (a_batch, b_batch): (Vec<usize>, Vec<usize>) = match g.b_batch {
+                1 => (vec![spec.batch], vec![spec.batch]),
+                2 => (vec![], vec![2]),
+                _ => (if spec.batch > 1 { vec![spec.batch] } else { vec![] }, vec![]),
+            };
+            let mut xs = a_batch.clone();
+            xs.extend(if ta { [kk, m] } else { [m, kk] });
             let p_in = c.b.param(&xs);
             let q = c.act_q(levels, true);
             let fq = c.act_fq(p_in, &xs, &q);
             inputs.push(c.data(&xs, &q));
-            let tb = spec.transpose_b;
-            let bs = if tb { vec![n, kk] } else { vec![kk, n] };
+            let mut bs = b_batch.clone();
+            bs.extend(if tb { [n, kk] } else { [kk, n] });
+            let nb = b_batch.len();
+            let axes: Vec<usize> = (0..nb).chain([if tb { nb } else { nb + 1 }]).collect();
             let mut wfb = None;
             let wn = if spec.main == MainOp::MatMulConst {
-                let (wn, f) = c.weights(spec, &bs, &[if tb { 0 } else { 1 }]);
+                let (wn, f) = c.weights(spec, &bs, &axes);
                 wfb = f;
                 wn
             } else {
                 let p2 = c.b.param(&bs);
                 let q2 = c.act_q(256, false);
+                act_b = Some(q2);
                 let fq2 = c.act_fq(p2, &bs, &q2);
                 inputs.push(c.data(&bs, &q2));
                 if q.valid()
@@ -659,17 +883,17 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
                 c.descr.push("act×act".into());
                 fq2
             };
-            let mut os = xs.clone();
-            let r = os.len();
-            os[r - 1] = n;
-            let attrs = [("transpose_a", "false".to_string()), ("transpose_b", tb.to_string())];
+            let mut os = if a_batch.len() >= b_batch.len() { a_batch.clone() } else { b_batch.clone() };
+            os.extend([m, n]);
+            let attrs = vec![("transpose_a", ta.to_string()), ("transpose_b", tb.to_string())];
             main = c.b.op("MatMul", &attrs, &[(fq, 0), (wn, 0)], &[os.clone()]);
-            main_desc = format!("MatMul A{xs:?} B{bs:?} tb={tb}");
+            main_desc = format!("MatMul A{xs:?} B{bs:?} ta={ta} tb={tb}");
+            red = kk;
             ch_axis = os.len() - 1;
             out_shape = os;
             act = (q, wfb);
             x_fq = fq;
-            xq = xs;
+            (main_op, main_attrs, wshape, waxes) = ("MatMul", attrs, bs, axes);
         }
     }
     let (q, wfb) = act;
@@ -687,17 +911,6 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
     // Spread of the main op's outputs, √K·σ_w·rms_x with uniform-distribution deviations (range/√12):
     // activations over the FakeQuantize's output range, weights q·s with s ≈ 0.025 (the regimes'
     // typical scale) and q over the weight levels' integer range (another activation for act×act).
-    let red = match spec.main {
-        MainOp::Conv => cin.min(if long { 600 } else { 64 }) * spec.k * spec.k,
-        MainOp::Depthwise => spec.k * spec.k,
-        MainOp::MatMulConst | MainOp::MatMulAct => {
-            if long {
-                600
-            } else {
-                cin
-            }
-        }
-    };
     let wl =
         if spec.form == Form::CompressedDq { 256 } else { WEIGHT_LEVELS[spec.weight_levels % WEIGHT_LEVELS.len()] };
     let q_range = match wl {
@@ -713,8 +926,20 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
     let (mu_x, dev_x) = ((q.ol + q.oh) / 2.0, (q.oh - q.ol).abs() / 12f32.sqrt());
     let rms_x = if ext { q.ol.abs().max(q.oh.abs()) } else { (mu_x * mu_x + dev_x * dev_x).sqrt() };
     let sigma_x = rms_x.clamp(1e-3, 1e3);
-    let sigma = ((red as f32).sqrt() * sigma_w * sigma_x).clamp(1e-2, 1e4);
-    let mut last = c.epilogue(spec, main, &out_shape, ch_axis, sigma);
+    let mut sigma = ((red as f32).sqrt() * sigma_w * sigma_x).clamp(1e-2, 1e4);
+    // Centre of the main op's outputs: 0 for the zero-mean weights; K·μ_a·μ_b for act × act,
+    // whose operands both have a mean (their spread then has the cross terms too).
+    let mut center = 0.0f32;
+    if let Some(b) = act_b {
+        let (mu_b, dev_b) = ((b.ol + b.oh) / 2.0, (b.oh - b.ol).abs() / 12f32.sqrt());
+        let k = red as f32;
+        center = (k * mu_x * mu_b).clamp(-1e4, 1e4);
+        let var = dev_x * dev_x * dev_b * dev_b + dev_x * dev_x * mu_b * mu_b + mu_x * mu_x * dev_b * dev_b;
+        sigma = (k * var).sqrt().clamp(1e-2, 1e4);
+    }
+    let mut last = c.epilogue(spec, main, &out_shape, ch_axis, center, sigma);
+    // Centre of the block's outputs (a ReLU's bias moves it to about one spread above 0).
+    let center = if spec.act_fn == 1 { sigma } else { center };
     let mut shape = out_shape.clone();
     let conv = matches!(spec.main, MainOp::Conv | MainOp::Depthwise);
     // The tail actually built (a pooling that does not fit is dropped): what the tally counts.
@@ -724,7 +949,8 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
     match spec.tail {
         Tail::None => {}
         Tail::FakeQuantize => {
-            let (lo, hi) = (c.f(-1.0, 0.0), c.f(0.5, 3.0));
+            // Ranges of the outputs' spread, so that the requantization clips tails, not most values.
+            let (lo, hi) = (center - sigma * c.f(0.5, 1.5), center + sigma * c.f(1.5, 3.0));
             let rank = shape.len();
             let mut rng_ids = Vec::new();
             for (i, &choice) in spec.range_shape.iter().enumerate() {
@@ -736,7 +962,7 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
                 };
                 let n: usize = rs.iter().product();
                 let base = if i % 2 == 0 { lo } else { hi };
-                let v: Vec<f32> = (0..n).map(|_| base + c.f(-0.05, 0.05)).collect();
+                let v: Vec<f32> = (0..n).map(|_| base + sigma * c.f(-0.05, 0.05)).collect();
                 rng_ids.push((c.b.const_f32(&rs, &v), 0));
             }
             let mut ins = vec![(last, 0)];
@@ -749,13 +975,18 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
             );
             c.descr.push(format!("fq-tail ranges{:?}", spec.range_shape));
         }
-        Tail::MaxPool | Tail::MaxPool8 | Tail::AvgPool if conv && shape[2] >= 2 && shape[3] >= 2 => {
-            let os = vec![shape[0], shape[1], shape[2] - 1, shape[3] - 1];
+        Tail::MaxPool | Tail::MaxPool8 | Tail::AvgPool if conv => {
+            // Window 2 along every spatial axis that has 2 positions (1 along the others), stride 1.
+            let sp = &shape[2..];
+            let kern: Vec<usize> = sp.iter().map(|&d| if d >= 2 { 2 } else { 1 }).collect();
+            let mut os = shape[..2].to_vec();
+            os.extend(sp.iter().zip(&kern).map(|(d, k)| d + 1 - k));
+            let (ones, zeros) = (list(&vec![1; sp.len()]), list(&vec![0; sp.len()]));
             let mut attrs = vec![
-                ("strides", "1,1".to_string()),
-                ("pads_begin", "0,0".to_string()),
-                ("pads_end", "0,0".to_string()),
-                ("kernel", "2,2".to_string()),
+                ("strides", ones.clone()),
+                ("pads_begin", zeros.clone()),
+                ("pads_end", zeros),
+                ("kernel", list(&kern)),
                 ("rounding_type", "floor".to_string()),
             ];
             let op = if spec.tail == Tail::AvgPool { "AvgPool" } else { "MaxPool" };
@@ -764,7 +995,7 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
             }
             let outs = if spec.tail == Tail::MaxPool8 {
                 attrs.extend([
-                    ("dilations", "1,1".to_string()),
+                    ("dilations", ones),
                     ("axis", "0".to_string()),
                     ("index_element_type", "i64".to_string()),
                 ]);
@@ -788,31 +1019,8 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
         }
         Tail::AddBranch if spec.main != MainOp::MatMulAct => {
             // A second block reading the same quantized activation (a DAG with a shared FakeQuantize).
-            let (wn, _) = if conv {
-                if spec.main == MainOp::Depthwise {
-                    c.weights(spec, &[cout, 1, 1, spec.k, spec.k], &[0, 1])
-                } else {
-                    c.weights(spec, &[cout, xq[1], spec.k, spec.k], &[0])
-                }
-            } else {
-                let bs = if spec.transpose_b { vec![cout, xq[xq.len() - 1]] } else { vec![xq[xq.len() - 1], cout] };
-                c.weights(spec, &bs, &[if spec.transpose_b { 0 } else { 1 }])
-            };
-            let main2 = if conv {
-                let op = if spec.main == MainOp::Depthwise { "GroupConvolution" } else { "Convolution" };
-                let (s, p) = (spec.stride, spec.pad);
-                let attrs = [
-                    ("strides", list(&[s, s])),
-                    ("dilations", "1,1".to_string()),
-                    ("pads_begin", list(&[p, p])),
-                    ("pads_end", list(&[p, p])),
-                    ("auto_pad", "explicit".to_string()),
-                ];
-                c.b.op(op, &attrs, &[(x_fq, 0), (wn, 0)], &[shape.clone()])
-            } else {
-                let attrs = [("transpose_a", "false".to_string()), ("transpose_b", spec.transpose_b.to_string())];
-                c.b.op("MatMul", &attrs, &[(x_fq, 0), (wn, 0)], &[shape.clone()])
-            };
+            let (wn, _) = c.weights(spec, &wshape, &waxes);
+            let main2 = c.b.op(main_op, &main_attrs, &[(x_fq, 0), (wn, 0)], std::slice::from_ref(&shape));
             expect.push(Expectation { node: main2, fallback: fb });
             last = c.b.op("Add", &[("auto_broadcast", "numpy".into())], &[(last, 0), (main2, 0)], &[shape.clone()]);
             c.descr.push("add-branch".into());
@@ -832,13 +1040,18 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
             let c2 = 1 + (spec.seed % 5) as usize;
             let (main2, os) = if conv {
                 let sub = CaseSpec { form: spec.form, ..spec.clone() };
-                let (wn, wfb2) = c.weights(&sub, &[c2, shape[1], 1, 1], &[0]);
-                let os = vec![shape[0], c2, shape[2], shape[3]];
+                let sr = shape.len() - 2;
+                let mut ws = vec![c2, shape[1]];
+                ws.extend(vec![1; sr]);
+                let (wn, wfb2) = c.weights(&sub, &ws, &[0]);
+                let mut os = vec![shape[0], c2];
+                os.extend(&shape[2..]);
+                let (ones, zeros) = (list(&vec![1; sr]), list(&vec![0; sr]));
                 let attrs = [
-                    ("strides", "1,1".to_string()),
-                    ("dilations", "1,1".to_string()),
-                    ("pads_begin", "0,0".to_string()),
-                    ("pads_end", "0,0".to_string()),
+                    ("strides", ones.clone()),
+                    ("dilations", ones),
+                    ("pads_begin", zeros.clone()),
+                    ("pads_end", zeros),
                     ("auto_pad", "explicit".to_string()),
                 ];
                 let m2 = c.b.op("Convolution", &attrs, &[(fq2, 0), (wn, 0)], std::slice::from_ref(&os));
@@ -910,8 +1123,47 @@ pub fn build(spec: &CaseSpec) -> Result<GenCase, String> {
         shapes.dedup();
         categories.extend(shapes.iter().map(|s| format!("fq-range:{s}")));
     }
+    categories.push(format!("act:{}", ["none", "relu", "clamp"][spec.act_fn.min(2)]));
+    categories.push(format!("size:{}", ["small", "wide", "split"][g.size.min(2) as usize]));
+    categories.push(format!(
+        "zp:{}",
+        if !q.valid() {
+            "invalid"
+        } else if q.zero_point_fractional() {
+            "fractional"
+        } else if (0.0..=255.0).contains(&(-(q.ol as f64) * (levels as f64 - 1.0) / (q.oh as f64 - q.ol as f64))) {
+            "integer"
+        } else {
+            "integer-outside"
+        }
+    ));
+    if conv {
+        let geo = [
+            (g.groups > 0 && spec.main == MainOp::Conv, "grouped"),
+            (g.rank == 1, "1d"),
+            (g.rank == 2, "3d"),
+            (g.dil != [0, 0], "dilated"),
+            (g.auto_pad > 0, "auto-pad"),
+            (g.pad_extra != [0; 4] && g.auto_pad == 0, "asymmetric-pad"),
+            (g.kw > 4 || (g.kw == 0 && spec.k > 4), "wide-kernel"),
+        ];
+        categories.extend(geo.iter().filter(|(on, _)| *on).map(|(_, n)| format!("conv:{n}")));
+    } else {
+        let geo = [(g.transpose_a, "transpose-a"), (spec.transpose_b, "transpose-b"), (g.b_batch > 0, "batched-b")];
+        categories.extend(geo.iter().filter(|(on, _)| *on).map(|(_, n)| format!("matmul:{n}")));
+    }
     let descriptor = format!("[{}] {}", regime.name(), c.descr.join(" | "));
-    Ok(GenCase { model, inputs, descriptor, regime, categories, expect, special_input: c.special, form: spec.form })
+    Ok(GenCase {
+        model,
+        inputs,
+        descriptor,
+        regime,
+        categories,
+        expect,
+        special_input: c.special,
+        form: spec.form,
+        split: g.size == 2,
+    })
 }
 
 /// Strategy of built cases (for kernel authors' property tests): `case_spec().prop_map(build)`,
