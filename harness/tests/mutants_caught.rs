@@ -6,11 +6,24 @@
 use std::path::Path;
 use std::process::Command;
 
+/// Seeded bugs on a path no corpus model takes: an act × act MatMul with `transpose_b` and
+/// K % 4 ≠ 0 (`pack-b-tail`). `fuzz_mutants` shows the fuzzer catches them.
+const NOT_IN_CORPUS: [&str; 1] = ["pack-b-tail"];
+
 #[test]
 fn every_mutant_fails_the_corpus_check() {
     let names = optimized::isa::report().map(|r| r.mutants).unwrap_or_default();
     assert!(!names.is_empty(), "the mutants feature lists no mutant");
     for m in names {
+        let mu = optimized::mutants::Mutant::from_name(&m).expect("a listed mutant parses");
+        if NOT_IN_CORPUS.contains(&m.as_str()) {
+            eprintln!("mutant {m}: the corpus has no model it bites on (fuzz_mutants shows it caught)");
+            continue;
+        }
+        if !optimized::isa::usable(mu.home()).unwrap_or(false) {
+            eprintln!("SKIP mutant {m}: its home ISA {} is not usable here", mu.home());
+            continue;
+        }
         let json = std::env::temp_dir().join(format!("conform-mutant-{}-{m}.json", std::process::id()));
         let o = Command::new(env!("CARGO_BIN_EXE_conform"))
             .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))

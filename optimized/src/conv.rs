@@ -544,7 +544,12 @@ impl ConvExec {
                         dense::tile(self.isa, buf, &bases[..mr], taps, cg4, w, ob, nv, &mut acc[sub * stride..])?;
                         sub += mr;
                     }
-                    self.fix_border(&mut acc, &mut wt, stride, chunk, o0, nc, p0, &padsum, z);
+                    // The seeded bug takes the border of the task-relative position `p0 − lo`.
+                    #[cfg(feature = "mutants")]
+                    let pb0 = if crate::mutants::is(crate::mutants::Mutant::SplitBorder) { p0 - lo } else { p0 };
+                    #[cfg(not(feature = "mutants"))]
+                    let pb0 = p0;
+                    self.fix_border(&mut acc, &mut wt, stride, chunk, o0, nc, pb0, &padsum, z);
                     let r = Rows { w_tile: if self.border_fix { Some(&wt) } else { None }, ..Rows::default() };
                     epilogue::apply(self.isa, &cols, &r, &acc, stride, chunk, o0, nc, &mut ft, stride);
                     epilogue::write_columns(self.isa, &ft, stride, chunk, nc, &mut rows[o0..o0 + nc], p0 - lo);

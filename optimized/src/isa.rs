@@ -143,18 +143,29 @@ pub fn default_isa() -> Result<Isa, OptError> {
 pub fn select(name: Option<&str>) -> Result<Isa, OptError> {
     #[cfg(feature = "mutants")]
     {
-        // Seeded bugs run on the scalar kernels with one bug switched on (see `crate::mutants`).
+        // Seeded bugs run on their home ISA's kernels (`mutant:NAME`) or on a named one
+        // (`mutant:NAME@ISA`) with one bug switched on (see `crate::mutants`).
         if let Some(m) = name.and_then(|n| n.trim().strip_prefix("mutant:")) {
+            let (m, on) = m.split_once('@').map_or((m, None), |(a, b)| (a, Some(b)));
             let mu = crate::mutants::Mutant::from_name(m).ok_or_else(|| OptError::Isa {
                 name: format!("mutant:{m}"),
                 reason: format!("unknown mutant (known: {})", crate::mutants::names().join(", ")),
             })?;
+            let isa = select_variant(on.unwrap_or(mu.home().name())).map_err(|e| OptError::Isa {
+                name: format!("mutant:{m}"),
+                reason: format!("its kernels cannot run here: {e}"),
+            })?;
             crate::mutants::set(Some(mu));
-            return Ok(Isa::Scalar);
+            return Ok(isa);
         }
         crate::mutants::set(None);
     }
     let Some(name) = name else { return default_isa() };
+    select_variant(name)
+}
+
+/// Selects a plain variant by name (no mutant syntax).
+fn select_variant(name: &str) -> Result<Isa, OptError> {
     let isa = Isa::from_name(name).ok_or_else(|| OptError::Isa {
         name: name.to_string(),
         reason: "unknown variant (avx512vnni, avxvnni, avx2, scalar)".into(),

@@ -379,6 +379,9 @@ mod x86 {
             ) {
                 // SAFETY (whole body): the caller guarantees the bounds listed in the module doc.
                 unsafe {
+                    // The seeded bug (16 lanes, 4 blocks): block 3 loads block 2's weights.
+                    #[cfg(feature = "mutants")]
+                    let nv4_bug = NV == 4 && $lanes == 16 && crate::mutants::is(crate::mutants::Mutant::DenseNv4);
                     let mut c = [[$zero(); NV]; MR];
                     let mut wp = w;
                     for &t in taps {
@@ -389,7 +392,11 @@ mod x86 {
                         for _ in 0..cg {
                             let mut wv = [$zero(); NV];
                             for v in 0..NV {
-                                wv[v] = $load(wp.add(v * bstride) as *const $vec);
+                                #[cfg(feature = "mutants")]
+                                let vw = if v == 3 && nv4_bug { 2 } else { v };
+                                #[cfg(not(feature = "mutants"))]
+                                let vw = v;
+                                wv[v] = $load(wp.add(vw * bstride) as *const $vec);
                             }
                             for m in 0..MR {
                                 let x = $set1((ap[m] as *const i32).read_unaligned());

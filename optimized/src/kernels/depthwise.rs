@@ -313,11 +313,16 @@ mod dp_x86 {
             let m = _mm512_set1_ps(r.m);
             let b = _mm512_set1_ps(r.bias.unwrap_or(0.0));
             let zero = _mm512_setzero_ps();
+            // Bytes per output position in the expanded rows (the seeded bug takes 1).
+            #[cfg(feature = "mutants")]
+            let bpp = if crate::mutants::is(crate::mutants::Mutant::DwVectorOffset) { 1 } else { 4 };
+            #[cfg(not(feature = "mutants"))]
+            let bpp = 4;
             let mut x0 = 0;
             while x0 < n {
                 let mut acc = add;
                 for (t, &w) in r.taps.iter().zip(r.w) {
-                    let a = _mm512_loadu_si512(t.as_ptr().add(4 * x0) as *const __m512i);
+                    let a = _mm512_loadu_si512(t.as_ptr().add(bpp * x0) as *const __m512i);
                     acc = _mm512_dpbusd_epi32(acc, a, _mm512_set1_epi32(w));
                 }
                 let mut y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), m);
@@ -396,6 +401,9 @@ mod dp_x86 {
 /// Expands one padded input row for [`dp_row`]: `out[4x + j] = row[x·sw + offs[j]]` for every
 /// position `x < out.len()/4` (data movement only). Errors when a read would leave `row`.
 pub fn expand_row(isa: Isa, row: &[u8], offs: [usize; 4], sw: usize, out: &mut [u8]) -> Result<(), KernelError> {
+    // The seeded bug drops the group offset of the second and later groups of 4 taps.
+    #[cfg(feature = "mutants")]
+    let offs = if crate::mutants::is(crate::mutants::Mutant::DwTapGroup) { offs.map(|o| o - offs[0]) } else { offs };
     let wa = out.len() / 4;
     let max_off = offs.iter().copied().max().unwrap_or(0);
     if sw == 0 || !out.len().is_multiple_of(4) || (wa > 0 && (wa - 1) * sw + max_off >= row.len()) {

@@ -82,8 +82,18 @@ fn body(
             match c.bias {
                 Some(b) => {
                     let b = &b[o0..o0 + nc];
+                    // The seeded bug: channels of the last, partial vector of 16 read the bias 16 before.
+                    #[cfg(feature = "mutants")]
+                    let tail = match crate::mutants::is(crate::mutants::Mutant::EpilogueTailBias) {
+                        true if nc > 16 && !nc.is_multiple_of(16) => nc / 16 * 16,
+                        _ => usize::MAX,
+                    };
                     for j in 0..nc {
-                        y[j] = act1((a[j].wrapping_add(add[j]).wrapping_add(ra)) as f32 * scale[j] + b[j], c.act);
+                        #[cfg(feature = "mutants")]
+                        let bj = if j >= tail { b[j - 16] } else { b[j] };
+                        #[cfg(not(feature = "mutants"))]
+                        let bj = b[j];
+                        y[j] = act1((a[j].wrapping_add(add[j]).wrapping_add(ra)) as f32 * scale[j] + bj, c.act);
                     }
                 }
                 None => {

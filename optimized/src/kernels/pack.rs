@@ -14,6 +14,11 @@ fn body(lanes: usize, r: &[u8], ka: usize, nn: usize, tb: bool) -> (Vec<i8>, Vec
     let mut d = vec![0u8; nblocks * bl];
     let mut colsum = vec![0i32; nn];
     let flip = |v: u8| v ^ 0x80;
+    // The group the K tail goes to (the seeded bug rounds up and so writes it past the block).
+    #[cfg(feature = "mutants")]
+    let tail_g = if crate::mutants::is(crate::mutants::Mutant::PackBTail) { kg } else { ka / 4 };
+    #[cfg(not(feature = "mutants"))]
+    let tail_g = ka / 4;
     if tb {
         // r is [nn][ka]: each dword is 4 consecutive bytes of row n.
         for (ni, cs) in colsum.iter_mut().enumerate() {
@@ -27,7 +32,7 @@ fn body(lanes: usize, r: &[u8], ka: usize, nn: usize, tb: bool) -> (Vec<i8>, Vec
                 let o = (g * lanes + l) * 4;
                 blk[o..o + 4].copy_from_slice(&[flip(q[0]), flip(q[1]), flip(q[2]), flip(q[3])]);
             }
-            let o = ((ka / 4) * lanes + l) * 4;
+            let o = (tail_g * lanes + l) * 4;
             for (dst, &v) in blk[o.min(bl)..].iter_mut().zip(tail) {
                 *dst = flip(v);
             }

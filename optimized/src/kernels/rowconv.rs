@@ -344,6 +344,8 @@ mod x86 {
                     if x0 + 16 <= n {
                         _mm512_storeu_ps(out[o].add(x0), y);
                     } else if x0 < n {
+                        #[cfg(feature = "mutants")]
+                        let n = n - usize::from(crate::mutants::is(crate::mutants::Mutant::RowTailMask));
                         let m: __mmask16 = ((1u32 << (n - x0)) - 1) as __mmask16;
                         _mm512_mask_storeu_ps(out[o].add(x0), m, y);
                     }
