@@ -173,7 +173,7 @@ pub struct Geo {
     /// Size class: 0 small (extents 1–7), 1 wide (rows of 9–65 positions: the row kernel's
     /// multi-vector and multi-segment tiles, the VNNI depthwise's full vectors; MatMul M 8–37),
     /// 2 split (enough positions or rows that two threads partition the work; the determinism
-    /// oracle runs on every such case).
+    /// oracle runs on every other such case).
     pub size: u8,
     /// Kernel width, when not `k` (0: square kernel).
     pub kw: usize,
@@ -211,14 +211,14 @@ const REDUCTION: [usize; 19] = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 31, 32, 33, 63, 
 /// VNNI depthwise kernels and the row kernel's 24- and 48-position segments.
 const WIDE: [usize; 13] = [9, 15, 16, 17, 23, 24, 25, 31, 33, 47, 49, 50, 65];
 /// Multiply-adds above which a convolution's channels are reduced (see `build`).
-const WORK: usize = 50_000;
+const WORK: usize = 30_000;
 /// MatMul M of the `wide` and `split` size classes (6-row tiles, tall tasks split in 6-row units).
 const TALL: [usize; 7] = [8, 12, 13, 17, 18, 25, 37];
 
 /// The strategy of the less common geometry: each field keeps its basic choice most of the time.
 pub fn geo() -> impl Strategy<Value = Geo> {
     let a = (
-        prop::sample::select(vec![0u8, 0, 0, 1, 2]),
+        prop::sample::select(vec![0u8, 0, 0, 0, 1, 2]),
         prop::sample::select(vec![0usize, 0, 0, 1, 2, 3, 5, 7]),
         prop::sample::select(vec![0usize, 0, 0, 1, 2, 3]),
         prop::sample::select(vec![[0u8, 0], [0, 0], [0, 0], [1, 1], [0, 1], [1, 0], [2, 1]]),
@@ -349,7 +349,7 @@ pub struct GenCase {
     /// Weight form.
     pub form: Form,
     /// Large enough that two threads partition the main op (size class `split`): the
-    /// determinism oracle runs on every such case, not only on every n-th.
+    /// determinism oracle runs on every other such case, not only on every n-th.
     pub split: bool,
 }
 
