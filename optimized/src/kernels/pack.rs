@@ -20,7 +20,33 @@ fn body(lanes: usize, r: &[u8], ka: usize, nn: usize, tb: bool) -> (Vec<i8>, Vec
     #[cfg(not(feature = "mutants"))]
     let tail_g = ka / 4;
     if tb {
-        // r is [nn][ka]: each dword is 4 consecutive bytes of row n.
+        // r is [nn][ka]: each dword is 4 consecutive bytes of row n. Columns of full blocks move
+        // 4 columns × 4 groups at a time (a 4 × 4 dword transpose of fixed-size arrays: no bounds
+        // checks inside, 16 contiguous bytes per store); the rest, and the groups past the last
+        // full 16 bytes of a row, one dword at a time below.
+        let quads = ka / 16;
+        let quad_cols = if lanes.is_multiple_of(4) { nn / lanes * lanes } else { 0 };
+        for n0 in (0..quad_cols).step_by(4) {
+            let blk = &mut d[(n0 / lanes) * bl..(n0 / lanes + 1) * bl];
+            let l0 = n0 % lanes;
+            for gq in 0..quads {
+                let src: [[u8; 16]; 4] = std::array::from_fn(|i| {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(&r[(n0 + i) * ka + 16 * gq..(n0 + i) * ka + 16 * gq + 16]);
+                    a
+                });
+                for j in 0..4 {
+                    let mut v = [0u8; 16];
+                    for i in 0..4 {
+                        for t in 0..4 {
+                            v[4 * i + t] = src[i][4 * j + t] ^ 0x80;
+                        }
+                    }
+                    let o = ((4 * gq + j) * lanes + l0) * 4;
+                    blk[o..o + 16].copy_from_slice(&v);
+                }
+            }
+        }
         for (ni, cs) in colsum.iter_mut().enumerate() {
             let row = &r[ni * ka..ni * ka + ka];
             *cs = row.iter().map(|&v| v as i32).sum();
@@ -28,7 +54,8 @@ fn body(lanes: usize, r: &[u8], ka: usize, nn: usize, tb: bool) -> (Vec<i8>, Vec
             let l = ni % lanes;
             let full = row.chunks_exact(4);
             let tail = full.remainder();
-            for (g, q) in full.enumerate() {
+            let g0 = if ni < quad_cols { 4 * quads } else { 0 };
+            for (g, q) in full.enumerate().skip(g0) {
                 let o = (g * lanes + l) * 4;
                 blk[o..o + 4].copy_from_slice(&[flip(q[0]), flip(q[1]), flip(q[2]), flip(q[3])]);
             }
