@@ -757,12 +757,19 @@ impl ConvExec {
         let mut out = vec![0f32; n * c * p_total];
         // One expansion buffer per worker, reused across its planes (every byte is rewritten).
         let res: Result<(), KernelError> =
-            par::try_for_each_chunk_init(&mut out, p_total, Vec::new, |e: &mut Vec<u8>, plane, dst| {
+            par::try_for_each_chunk_init(&mut out, p_total, <(Vec<u8>, Vec<u8>)>::default, |st, plane, dst| {
+                let (e, padded) = st;
                 let ch = plane % c;
                 let src = &qx[plane * sp_in..(plane + 1) * sp_in];
-                // Rows padded with V·stride slack columns for the kernel's last 16-wide chunk.
+                // Rows padded with V·stride slack columns for the kernel's last 16-wide chunk. One
+                // padded plane per worker: filled with `pv` once, then only its interior rows are
+                // rewritten (the same positions for every plane of this run), so the border stays `pv`.
                 let pw = dp[2] + depthwise::V * self.stride[2];
-                let mut padded = vec![self.pv; dp[0] * dp[1] * pw + pw];
+                let plen = dp[0] * dp[1] * pw + pw;
+                if padded.len() != plen {
+                    padded.clear();
+                    padded.resize(plen, self.pv);
+                }
                 for d in 0..ind[0] {
                     for y in 0..ind[1] {
                         let o = ((d + pb[0]) * dp[1] + y + pb[1]) * pw + pb[2];
@@ -770,8 +777,9 @@ impl ConvExec {
                         padded[o..o + ind[2]].copy_from_slice(&src[i..i + ind[2]]);
                     }
                 }
+                let padded = &padded[..];
                 if depthwise::has_dp_row(self.isa) {
-                    return self.planar_dp_plane(&padded, pw, ch, dp, outd, dst, e);
+                    return self.planar_dp_plane(padded, pw, ch, dp, outd, dst, e);
                 }
                 let w: Vec<i32> = (0..ntaps).map(|t| self.dw[t * c + ch] as i32).collect();
                 let mut acc = vec![0i32; outd[2].div_ceil(depthwise::V) * depthwise::V];
