@@ -11,8 +11,8 @@ pub mod error;
 pub mod fuzz;
 pub mod gen;
 pub mod inspect;
-pub mod localize;
 pub mod load;
+pub mod localize;
 pub mod machine;
 pub mod table;
 
